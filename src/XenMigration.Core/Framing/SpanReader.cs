@@ -1,0 +1,90 @@
+using System;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO;
+
+namespace XenMigration.Framing
+{
+    /// <summary>
+    /// Bounds-checked sequential decoder of fixed fields in a byte span, in either byte order.
+    /// Every read checks the bytes remaining with one unsigned compare (as BlobReader does), so a
+    /// length taken from the data can never read outside the span.
+    /// </summary>
+    internal ref struct SpanReader
+    {
+        private readonly ReadOnlySpan<byte> _span;
+        private int _pos;
+
+        public SpanReader(ReadOnlySpan<byte> span, bool bigEndian = false)
+        {
+            _span = span;
+            _pos = 0;
+            BigEndian = bigEndian;
+        }
+
+        public bool BigEndian { get; }
+
+        public int Position => _pos;
+
+        public int Remaining => _span.Length - _pos;
+
+        public int Length => _span.Length;
+
+        public byte U8() => Take(1)[0];
+
+        public ushort U16()
+        {
+            ReadOnlySpan<byte> s = Take(2);
+            return BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s) : BinaryPrimitives.ReadUInt16LittleEndian(s);
+        }
+
+        public uint U32()
+        {
+            ReadOnlySpan<byte> s = Take(4);
+            return BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s);
+        }
+
+        public int I32()
+        {
+            ReadOnlySpan<byte> s = Take(4);
+            return BigEndian ? BinaryPrimitives.ReadInt32BigEndian(s) : BinaryPrimitives.ReadInt32LittleEndian(s);
+        }
+
+        public ulong U64()
+        {
+            ReadOnlySpan<byte> s = Take(8);
+            return BigEndian ? BinaryPrimitives.ReadUInt64BigEndian(s) : BinaryPrimitives.ReadUInt64LittleEndian(s);
+        }
+
+        public long I64()
+        {
+            ReadOnlySpan<byte> s = Take(8);
+            return BigEndian ? BinaryPrimitives.ReadInt64BigEndian(s) : BinaryPrimitives.ReadInt64LittleEndian(s);
+        }
+
+        public ReadOnlySpan<byte> Bytes(int count) => Take(count);
+
+        public void Skip(int count) => Take(count);
+
+        /// <summary>The rest of the span, consumed.</summary>
+        public ReadOnlySpan<byte> Rest() => Take(Remaining);
+
+        private ReadOnlySpan<byte> Take(int count)
+        {
+            if (unchecked((uint)count) > (uint)(_span.Length - _pos))
+            {
+                throw new InvalidDataException(string.Format(
+                    CultureInfo.InvariantCulture,
+                    "Needed {0} bytes at offset {1} of a {2}-byte field block but only {3} remain.",
+                    count,
+                    _pos,
+                    _span.Length,
+                    _span.Length - _pos));
+            }
+
+            ReadOnlySpan<byte> s = _span.Slice(_pos, count);
+            _pos += count;
+            return s;
+        }
+    }
+}

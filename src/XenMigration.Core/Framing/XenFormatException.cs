@@ -1,0 +1,109 @@
+using System;
+using System.Globalization;
+using System.IO;
+
+namespace XenMigration.Framing
+{
+    /// <summary>
+    /// Stable identifiers of the ways an input can be wrong. They become the ErrorId of PowerShell
+    /// error records and the Code of verification issues, so they never change once published.
+    /// </summary>
+    public static class XenErrorIds
+    {
+        /// <summary>The input ended in the middle of a header or record.</summary>
+        public const string UnexpectedEndOfStream = "UnexpectedEndOfStream";
+        /// <summary>The input is not any format this library knows.</summary>
+        public const string UnrecognizedFormat = "UnrecognizedFormat";
+        /// <summary>The input is a known format that the operation does not handle (legacy stream, xenstore dump, QEMU stream, ...).</summary>
+        public const string UnsupportedFormat = "UnsupportedFormat";
+        /// <summary>A header names a format version this library does not read.</summary>
+        public const string UnsupportedVersion = "UnsupportedVersion";
+        /// <summary>The stream declares big-endian records, which Xen refuses to restore.</summary>
+        public const string BigEndianStream = "BigEndianStream";
+        /// <summary>A header's magic, identifier or fixed fields are wrong.</summary>
+        public const string InvalidHeader = "InvalidHeader";
+        /// <summary>A record's declared length exceeds the cap (128 MiB by default, Xen's REC_LENGTH_MAX).</summary>
+        public const string RecordTooLarge = "RecordTooLarge";
+        /// <summary>A record's length does not fit its fixed fields or the counts it declares.</summary>
+        public const string InvalidRecordLength = "InvalidRecordLength";
+        /// <summary>A mandatory record type that is not defined by the format.</summary>
+        public const string UnknownRecordType = "UnknownRecordType";
+        /// <summary>A record's contents are malformed.</summary>
+        public const string InvalidRecord = "InvalidRecord";
+    }
+
+    /// <summary>
+    /// Thrown when the bytes of an input do not follow its format. Carries the byte offset where the
+    /// problem was found, the index of the record being read (or -1 outside records) and a stable
+    /// <see cref="ErrorId"/>.
+    /// </summary>
+    public class XenFormatException : Exception
+    {
+        /// <summary>Creates the exception.</summary>
+        public XenFormatException(string errorId, string message, long offset, long recordIndex = -1, string? recordName = null, Exception? innerException = null)
+            : base(message, innerException)
+        {
+            ErrorId = errorId ?? throw new ArgumentNullException(nameof(errorId));
+            Offset = offset;
+            RecordIndex = recordIndex;
+            RecordName = recordName;
+        }
+
+        /// <summary>Stable identifier of the problem (see <see cref="XenErrorIds"/>).</summary>
+        public string ErrorId { get; }
+
+        /// <summary>Byte offset in the input where the problem was found.</summary>
+        public long Offset { get; }
+
+        /// <summary>Zero-based index of the record being read, or -1 when the problem is not inside a record.</summary>
+        public long RecordIndex { get; }
+
+        /// <summary>Name of the record type being read, when known.</summary>
+        public string? RecordName { get; }
+
+        /// <summary>Formats "record #3 (PageData) at offset 0x1000 (4096)" for messages.</summary>
+        internal static string Where(long offset, long recordIndex, string? recordName)
+        {
+            string at = string.Format(CultureInfo.InvariantCulture, "offset 0x{0:X} ({0})", offset);
+            if (recordIndex < 0)
+            {
+                return at;
+            }
+
+            return recordName is null
+                ? string.Format(CultureInfo.InvariantCulture, "record #{0} at {1}", recordIndex, at)
+                : string.Format(CultureInfo.InvariantCulture, "record #{0} ({1}) at {2}", recordIndex, recordName, at);
+        }
+    }
+
+    /// <summary>The input ended before a header or record was complete.</summary>
+    public sealed class XenTruncatedException : XenFormatException
+    {
+        /// <summary>Creates the exception.</summary>
+        public XenTruncatedException(string message, long offset, long recordIndex = -1, string? recordName = null)
+            : base(XenErrorIds.UnexpectedEndOfStream, message, offset, recordIndex, recordName)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The input was recognised as a format that this operation does not handle; the message names
+    /// the format and, where one exists, the command that does handle it.
+    /// </summary>
+    public sealed class XenUnsupportedFormatException : XenFormatException
+    {
+        /// <summary>Creates the exception.</summary>
+        public XenUnsupportedFormatException(DetectedFormat format, string message, long offset, string? suggestedCommand = null)
+            : base(XenErrorIds.UnsupportedFormat, message, offset)
+        {
+            Format = format;
+            SuggestedCommand = suggestedCommand;
+        }
+
+        /// <summary>The format that was recognised.</summary>
+        public DetectedFormat Format { get; }
+
+        /// <summary>The PowerShell command that handles <see cref="Format"/>, if any.</summary>
+        public string? SuggestedCommand { get; }
+    }
+}

@@ -1,0 +1,406 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using XenMigration.XenStream;
+
+namespace XenMigration.Libxc
+{
+    /// <summary>The libxc image header (xen.md §3.1).</summary>
+    public sealed class ImageHeaderRecord : XenStreamRecord
+    {
+        internal ImageHeaderRecord(in RecordContext context, ulong marker, uint id, uint version, ushort options, ushort reserved1, uint reserved2)
+            : base(context)
+        {
+            Marker = marker;
+            Id = id;
+            Version = version;
+            Options = options;
+            Reserved1 = reserved1;
+            Reserved2 = reserved2;
+        }
+
+        /// <summary>Marker (all ones).</summary>
+        public ulong Marker { get; }
+        /// <summary>Id ("XENF").</summary>
+        public uint Id { get; }
+        /// <summary>Stream version: 2 or 3.</summary>
+        public uint Version { get; }
+        /// <summary>Options word.</summary>
+        public ushort Options { get; }
+        /// <summary>Options bit 0: big-endian records.</summary>
+        public bool IsBigEndian => (Options & LibxcFormat.OptionBigEndian) != 0;
+        /// <summary>Options bits 1-15, reserved.</summary>
+        public ushort ReservedOptions => (ushort)(Options & ~LibxcFormat.OptionBigEndian);
+        /// <summary>Reserved u16 at offset 18.</summary>
+        public ushort Reserved1 { get; }
+        /// <summary>Reserved u32 at offset 20.</summary>
+        public uint Reserved2 { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "v{0}, {1}-endian", Version, IsBigEndian ? "big" : "little");
+    }
+
+    /// <summary>The libxc domain header (xen.md §3.2).</summary>
+    public sealed class DomainHeaderRecord : XenStreamRecord
+    {
+        internal DomainHeaderRecord(in RecordContext context, uint guestType, ushort pageShift, ushort reserved, uint xenMajor, uint xenMinor)
+            : base(context)
+        {
+            GuestType = (XenGuestType)guestType;
+            PageShift = pageShift;
+            Reserved = reserved;
+            XenMajor = xenMajor;
+            XenMinor = xenMinor;
+        }
+
+        /// <summary>PV or HVM (other values are invalid).</summary>
+        public XenGuestType GuestType { get; }
+        /// <summary>log2 of the page size (12).</summary>
+        public ushort PageShift { get; }
+        /// <summary>Reserved u16.</summary>
+        public ushort Reserved { get; }
+        /// <summary>Xen major version of the saver; 0 for streams made by the legacy converter.</summary>
+        public uint XenMajor { get; }
+        /// <summary>Xen minor version of the saver (the converter's version for converted streams).</summary>
+        public uint XenMinor { get; }
+        /// <summary>True when the stream was produced by the legacy converter.</summary>
+        public bool IsLegacyConverted => XenMajor == 0;
+        /// <summary>"4.19", or "legacy converter v1".</summary>
+        public string XenVersion => IsLegacyConverted
+            ? string.Format(CultureInfo.InvariantCulture, "legacy converter v{0}", XenMinor)
+            : string.Format(CultureInfo.InvariantCulture, "{0}.{1}", XenMajor, XenMinor);
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, Xen {1}", GuestType, XenVersion);
+    }
+
+    /// <summary>One entry of a PAGE_DATA record: a PFN and its page type.</summary>
+    public readonly struct PageFrame
+    {
+        /// <summary>Creates an entry from a raw 64-bit PAGE_DATA word.</summary>
+        public PageFrame(ulong word) => Word = word;
+
+        /// <summary>The raw word: type in bits 63-60, reserved 59-52, PFN 51-0.</summary>
+        public ulong Word { get; }
+        /// <summary>The guest frame number.</summary>
+        public ulong Pfn => Word & LibxcFormat.PfnMask;
+        /// <summary>The page type.</summary>
+        public XenPageType Type => (XenPageType)(Word >> LibxcFormat.PageTypeShift);
+        /// <summary>Reserved bits 52-59 (must be zero).</summary>
+        public uint ReservedBits => (uint)((Word & LibxcFormat.PfnReservedMask) >> 52);
+        /// <summary>Whether 4096 bytes of page contents follow for this entry.</summary>
+        public bool HasData => LibxcFormat.HasData(Type);
+
+        /// <inheritdoc/>
+        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "0x{0:x}:{1}", Pfn, Type);
+    }
+
+    /// <summary>PAGE_DATA (0x01): a batch of guest pages (xen.md §3.4).</summary>
+    public sealed class PageDataRecord : XenStreamRecord
+    {
+        private readonly PageFrame[] _frames;
+
+        internal PageDataRecord(in RecordContext context, uint count, uint reserved, PageFrame[] frames, int dataPageCount)
+            : base(context)
+        {
+            Count = count;
+            Reserved = reserved;
+            _frames = frames;
+            DataPageCount = dataPageCount;
+        }
+
+        /// <summary>Number of PFN entries.</summary>
+        public uint Count { get; }
+        /// <summary>Reserved u32 after the count.</summary>
+        public uint Reserved { get; }
+        /// <summary>The PFN entries with their page types.</summary>
+        public IReadOnlyList<PageFrame> Frames => _frames;
+        /// <summary>Entries whose page contents are in the record.</summary>
+        public int DataPageCount { get; }
+        /// <summary>Offset of the first page's contents (same as <see cref="XenStreamRecord.PayloadOffset"/>).</summary>
+        public long PageDataOffset => PayloadOffset;
+        /// <summary>The body length the entries require: 8 + 8·count + 4096·data pages.</summary>
+        public long ExpectedLength => 8L + (8L * Count) + ((long)LibxcFormat.PageSize * DataPageCount);
+        /// <summary>Lowest PFN in the batch (null when empty).</summary>
+        public ulong? FirstPfn => _frames.Length == 0 ? null : _frames[0].Pfn;
+        /// <summary>Highest PFN in the batch (null when empty).</summary>
+        public ulong? LastPfn => _frames.Length == 0 ? null : _frames[_frames.Length - 1].Pfn;
+
+        /// <inheritdoc/>
+        public override string Summary => _frames.Length == 0
+            ? "0 pfns"
+            : string.Format(CultureInfo.InvariantCulture, "{0} pfns 0x{1:x}..0x{2:x}, {3} with data", Count, FirstPfn, LastPfn, DataPageCount);
+    }
+
+    /// <summary>X86_PV_INFO (0x02).</summary>
+    public sealed class PvInfoRecord : XenStreamRecord
+    {
+        internal PvInfoRecord(in RecordContext context, byte guestWidth, byte ptLevels, ulong reserved)
+            : base(context)
+        {
+            GuestWidth = guestWidth;
+            PtLevels = ptLevels;
+            Reserved = reserved;
+        }
+
+        /// <summary>Guest word size in bytes: 4 or 8.</summary>
+        public byte GuestWidth { get; }
+        /// <summary>Page-table levels: 3 or 4.</summary>
+        public byte PtLevels { get; }
+        /// <summary>The 6 reserved bytes as a number (must be zero).</summary>
+        public ulong Reserved { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}-bit guest, {1} levels of pagetables", GuestWidth * 8, PtLevels);
+    }
+
+    /// <summary>X86_PV_P2M_FRAMES (0x03).</summary>
+    public sealed class PvP2mFramesRecord : XenStreamRecord
+    {
+        private readonly ulong[] _frames;
+
+        internal PvP2mFramesRecord(in RecordContext context, uint startPfn, uint endPfn, ulong[] frames)
+            : base(context)
+        {
+            StartPfn = startPfn;
+            EndPfn = endPfn;
+            _frames = frames;
+        }
+
+        /// <summary>First PFN covered.</summary>
+        public uint StartPfn { get; }
+        /// <summary>Last PFN covered (inclusive).</summary>
+        public uint EndPfn { get; }
+        /// <summary>Frame numbers of the P2M table pages.</summary>
+        public IReadOnlyList<ulong> Frames => _frames;
+
+        /// <summary>The frame count Xen requires for a guest of <paramref name="guestWidth"/> bytes.</summary>
+        public long ExpectedFrameCount(int guestWidth)
+        {
+            long perFrame = LibxcFormat.PageSize / guestWidth;
+            return (EndPfn / perFrame) - (StartPfn / perFrame) + 1;
+        }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "Start pfn 0x{0:x}, End 0x{1:x}, {2} frames", StartPfn, EndPfn, _frames.Length);
+    }
+
+    /// <summary>X86_PV_VCPU_BASIC, _EXTENDED, _XSAVE or _MSRS: one vCPU's state blob.</summary>
+    public sealed class PvVcpuRecord : XenStreamRecord
+    {
+        internal PvVcpuRecord(in RecordContext context, uint vcpuId, uint reserved)
+            : base(context)
+        {
+            VcpuId = vcpuId;
+            Reserved = reserved;
+        }
+
+        /// <summary>The vCPU.</summary>
+        public uint VcpuId { get; }
+        /// <summary>Reserved u32 (must be zero).</summary>
+        public uint Reserved { get; }
+        /// <summary>Length of the context blob (the payload).</summary>
+        public long ContextLength => PayloadLength;
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "vcpu{0} {1}, {2} bytes", VcpuId, Type switch
+        {
+            XenRecordType.PvVcpuBasic => "basic context",
+            XenRecordType.PvVcpuExtended => "extended context",
+            XenRecordType.PvVcpuXsave => "xsave state",
+            _ => "msrs",
+        }, ContextLength);
+    }
+
+    /// <summary>A record whose body is an opaque blob: SHARED_INFO, TOOLSTACK, HVM_CONTEXT.</summary>
+    public sealed class BlobRecord : XenStreamRecord
+    {
+        internal BlobRecord(in RecordContext context)
+            : base(context)
+        {
+        }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} bytes", PayloadLength);
+    }
+
+    /// <summary>X86_TSC_INFO (0x08).</summary>
+    public sealed class TscInfoRecord : XenStreamRecord
+    {
+        internal TscInfoRecord(in RecordContext context, uint mode, uint khz, ulong nsec, uint incarnation, uint reserved)
+            : base(context)
+        {
+            Mode = (TscMode)mode;
+            Khz = khz;
+            Nanoseconds = nsec;
+            Incarnation = incarnation;
+            Reserved = reserved;
+        }
+
+        /// <summary>TSC mode.</summary>
+        public TscMode Mode { get; }
+        /// <summary>TSC frequency in kHz.</summary>
+        public uint Khz { get; }
+        /// <summary>Elapsed nanoseconds.</summary>
+        public ulong Nanoseconds { get; }
+        /// <summary>Incarnation.</summary>
+        public uint Incarnation { get; }
+        /// <summary>Reserved u32.</summary>
+        public uint Reserved { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "Mode {0}, {1} kHz, {2} ns, incarnation {3}", (uint)Mode, Khz, Nanoseconds, Incarnation);
+    }
+
+    /// <summary>One HVM param of an HVM_PARAMS record.</summary>
+    public sealed class HvmParam
+    {
+        /// <summary>Creates a param entry.</summary>
+        public HvmParam(ulong index, ulong value)
+        {
+            Index = index;
+            Value = value;
+        }
+
+        /// <summary>Param index.</summary>
+        public ulong Index { get; }
+        /// <summary>Name from params.h.</summary>
+        public string Name => HvmParamNames.NameOf(Index);
+        /// <summary>Value.</summary>
+        public ulong Value { get; }
+
+        /// <inheritdoc/>
+        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}=0x{1:x}", Name, Value);
+    }
+
+    /// <summary>HVM_PARAMS (0x0A).</summary>
+    public sealed class HvmParamsRecord : XenStreamRecord
+    {
+        internal HvmParamsRecord(in RecordContext context, uint count, uint reserved, HvmParam[] parameters)
+            : base(context)
+        {
+            Count = count;
+            Reserved = reserved;
+            Params = parameters;
+        }
+
+        /// <summary>Entry count.</summary>
+        public uint Count { get; }
+        /// <summary>Reserved u32.</summary>
+        public uint Reserved { get; }
+        /// <summary>The params in stream order.</summary>
+        public IReadOnlyList<HvmParam> Params { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Join(", ", Params);
+    }
+
+    /// <summary>CHECKPOINT_DIRTY_PFN_LIST (0x0F).</summary>
+    public sealed class CheckpointDirtyPfnListRecord : XenStreamRecord
+    {
+        internal CheckpointDirtyPfnListRecord(in RecordContext context, ulong[] pfns)
+            : base(context) => Pfns = pfns;
+
+        /// <summary>The dirty PFNs.</summary>
+        public IReadOnlyList<ulong> Pfns { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} pfns", Pfns.Count);
+    }
+
+    /// <summary>One CPUID leaf of X86_CPUID_POLICY.</summary>
+    public sealed class CpuidLeaf
+    {
+        /// <summary>Sub-leaf value meaning "no sub-leaf".</summary>
+        public const uint NoSubleaf = 0xFFFFFFFF;
+
+        /// <summary>Creates a leaf.</summary>
+        public CpuidLeaf(uint leaf, uint subleaf, uint eax, uint ebx, uint ecx, uint edx)
+        {
+            Leaf = leaf;
+            Subleaf = subleaf;
+            Eax = eax;
+            Ebx = ebx;
+            Ecx = ecx;
+            Edx = edx;
+        }
+
+#pragma warning disable CS1591
+        public uint Leaf { get; }
+        public uint Subleaf { get; }
+        public uint Eax { get; }
+        public uint Ebx { get; }
+        public uint Ecx { get; }
+        public uint Edx { get; }
+#pragma warning restore CS1591
+
+        /// <inheritdoc/>
+        public override string ToString() => Subleaf == NoSubleaf
+            ? string.Format(CultureInfo.InvariantCulture, "{0:x8}: {1:x8} {2:x8} {3:x8} {4:x8}", Leaf, Eax, Ebx, Ecx, Edx)
+            : string.Format(CultureInfo.InvariantCulture, "{0:x8}.{1:x}: {2:x8} {3:x8} {4:x8} {5:x8}", Leaf, Subleaf, Eax, Ebx, Ecx, Edx);
+    }
+
+    /// <summary>X86_CPUID_POLICY (0x11).</summary>
+    public sealed class CpuidPolicyRecord : XenStreamRecord
+    {
+        internal CpuidPolicyRecord(in RecordContext context, CpuidLeaf[] leaves)
+            : base(context) => Leaves = leaves;
+
+        /// <summary>The leaves.</summary>
+        public IReadOnlyList<CpuidLeaf> Leaves { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} leaves", Leaves.Count);
+    }
+
+    /// <summary>One MSR of X86_MSR_POLICY.</summary>
+    public sealed class MsrEntry
+    {
+        /// <summary>Creates an entry.</summary>
+        public MsrEntry(uint index, uint flags, ulong value)
+        {
+            Index = index;
+            Flags = flags;
+            Value = value;
+        }
+
+        /// <summary>MSR index.</summary>
+        public uint Index { get; }
+        /// <summary>Flags (reserved, 0).</summary>
+        public uint Flags { get; }
+        /// <summary>Value.</summary>
+        public ulong Value { get; }
+
+        /// <inheritdoc/>
+        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "0x{0:x}=0x{1:x}", Index, Value);
+    }
+
+    /// <summary>X86_MSR_POLICY (0x12).</summary>
+    public sealed class MsrPolicyRecord : XenStreamRecord
+    {
+        internal MsrPolicyRecord(in RecordContext context, MsrEntry[] entries)
+            : base(context) => Entries = entries;
+
+        /// <summary>The entries.</summary>
+        public IReadOnlyList<MsrEntry> Entries { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} MSRs", Entries.Count);
+    }
+
+    /// <summary>
+    /// The raw legacy device-model record that Xen's converter appends after the libxc END when it
+    /// writes an HVM stream in libxc format (xen.md §4.7 step 9).
+    /// </summary>
+    public sealed class LegacyDeviceModelRecord : XenStreamRecord
+    {
+        internal LegacyDeviceModelRecord(in RecordContext context, string signature)
+            : base(context) => Signature = signature;
+
+        /// <summary>The 21-byte signature ("DeviceModelRecord0002").</summary>
+        public string Signature { get; }
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, {1} bytes of QEMU state", Signature, PayloadLength);
+    }
+}

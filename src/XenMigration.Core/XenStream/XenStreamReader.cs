@@ -1,0 +1,871 @@
+using System;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using XenMigration.Framing;
+using XenMigration.Libxc;
+using XenMigration.Libxl;
+using XenMigration.Xl;
+
+namespace XenMigration.XenStream
+{
+    /// <summary>Options of <see cref="XenStreamReader"/>.</summary>
+    public sealed class XenStreamReaderOptions
+    {
+        /// <summary>File name stamped on every record's <see cref="XenStreamRecord.Path"/>.</summary>
+        public string? SourcePath { get; set; }
+
+        /// <summary>Records whose body is longer are refused (default: Xen's REC_LENGTH_MAX, 128 MiB).</summary>
+        public long MaxRecordLength { get; set; } = LibxcFormat.MaxRecordLength;
+
+        /// <summary>Read buffer size (default 64 KiB).</summary>
+        public int BufferSize { get; set; } = StreamSource.DefaultBufferSize;
+    }
+
+    /// <summary>
+    /// Pull reader of Xen save images: an xl save file, a bare libxl v2 stream or a bare libxc v2/v3
+    /// stream, detected from the first bytes. <see cref="ReadNext"/> returns the headers and records of
+    /// every layer in file order, the embedded libxc stream inline, and null at the clean end. Page
+    /// contents and other payloads are skipped (by seeking when the stream can seek) unless a
+    /// record's <see cref="XenStreamRecord.OpenPayload"/> is used before the next call.
+    /// </summary>
+    /// <remarks>
+    /// Errors are <see cref="XenFormatException"/>s carrying the byte offset, record index and a
+    /// stable error id; a truncated input gives <see cref="XenTruncatedException"/>. After an error
+    /// the reader rethrows it on every further call. Not thread-safe.
+    /// </remarks>
+    public sealed class XenStreamReader : IDisposable
+    {
+        private const string QemuLegacySignature = "DeviceModelRecord0002";
+
+        private readonly StreamSource _source;
+        private readonly FramedRecordReader _frames;
+        private readonly string? _path;
+        private State _state;
+        private bool _libxcInsideLibxl;
+        private bool _libxcSuspended;
+        private bool _frameIsLibxl;
+        private long _index;
+        private XenStreamRecord? _current;
+        private Exception? _fault;
+        private XenFormatException? _deferred;
+        private bool _disposed;
+
+        /// <summary>Creates a reader over <paramref name="stream"/>, which may be seekable or not.</summary>
+        /// <param name="stream">The input, positioned at the start of the image.</param>
+        /// <param name="leaveOpen">Leave <paramref name="stream"/> open when the reader is disposed.</param>
+        /// <param name="options">Options, or null for the defaults.</param>
+        public XenStreamReader(Stream stream, bool leaveOpen = false, XenStreamReaderOptions? options = null)
+        {
+            options ??= new XenStreamReaderOptions();
+            if (options.MaxRecordLength < 0 || options.MaxRecordLength > uint.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), "MaxRecordLength must be between 0 and 2^32-1.");
+            }
+
+            _source = new StreamSource(stream, leaveOpen, options.BufferSize);
+            _frames = new FramedRecordReader(_source, options.MaxRecordLength, NameOf);
+            _path = options.SourcePath;
+        }
+
+        private enum State
+        {
+            Start,
+            AfterXlHeader,
+            LibxlHeader,
+            LibxlRecords,
+            ImageHeader,
+            DomainHeader,
+            LibxcRecords,
+            LibxcTrailer,
+            Done,
+        }
+
+        /// <summary>The container format detected from the first bytes (Unknown before the first read).</summary>
+        public DetectedFormat Format { get; private set; }
+
+        /// <summary>The xl header, once read.</summary>
+        public XlHeaderRecord? XlHeader { get; private set; }
+
+        /// <summary>The libxl header, once read.</summary>
+        public LibxlHeaderRecord? LibxlHeader { get; private set; }
+
+        /// <summary>The most recent libxc image header.</summary>
+        public ImageHeaderRecord? ImageHeader { get; private set; }
+
+        /// <summary>The most recent libxc domain header.</summary>
+        public DomainHeaderRecord? DomainHeader { get; private set; }
+
+        /// <summary>True once a libxc CHECKPOINT record has been read.</summary>
+        public bool IsCheckpointed { get; private set; }
+
+        /// <summary>True once the final END has been read.</summary>
+        public bool IsAtEnd => _state == State.Done;
+
+        /// <summary>Bytes consumed from the input so far.</summary>
+        public long Position => _source.Position;
+
+        /// <summary>Length of the input when it is seekable; null otherwise.</summary>
+        public long? Length => _source.Length < 0 ? null : _source.Length;
+
+        /// <summary>Bytes actually read from the input (seeking past payloads keeps this well below <see cref="Position"/>).</summary>
+        public long BytesFetched => _source.BytesFetched;
+
+        /// <summary>Bytes after the final END, when the input is seekable and fully read; null otherwise.</summary>
+        public long? TrailingBytes => _state == State.Done && _source.Length >= 0 ? _source.Remaining : null;
+
+        /// <summary>
+        /// Reads the next header or record. Returns null after the final END (later calls keep
+        /// returning null without reading).
+        /// </summary>
+        /// <exception cref="XenFormatException">The input is malformed, truncated or of another format.</exception>
+        /// <exception cref="IOException">Reading the input failed.</exception>
+        public XenStreamRecord? ReadNext()
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(XenStreamReader));
+            }
+
+            if (_fault is not null)
+            {
+                throw _fault;
+            }
+
+            try
+            {
+                FinishCurrent();
+                if (_deferred is not null)
+                {
+                    throw _deferred;
+                }
+
+                XenStreamRecord? record = ReadNextCore();
+                _current = record;
+                if (record is not null)
+                {
+                    _index++;
+                }
+
+                return record;
+            }
+            catch (Exception ex) when (ex is XenFormatException || ex is IOException)
+            {
+                _fault = ex;
+                throw;
+            }
+        }
+
+        /// <inheritdoc/>
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _source.Dispose();
+        }
+
+        internal Stream OpenPayload(XenStreamRecord record, int generation)
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(XenStreamReader));
+            }
+
+            if (record.PayloadLength == 0)
+            {
+                return Stream.Null;
+            }
+
+            if (!ReferenceEquals(record, _current) || generation != _frames.Generation || !_frames.InRecord)
+            {
+                throw new InvalidOperationException("The payload of a record can only be read before the reader moves to the next record.");
+            }
+
+            if (_source.Position != record.PayloadOffset)
+            {
+                throw new InvalidOperationException("The payload of this record has already been read.");
+            }
+
+            return new PayloadStream(this, _frames, generation, record.PayloadLength);
+        }
+
+        private XenStreamRecord? ReadNextCore()
+        {
+            _frames.RecordIndex = _index;
+            switch (_state)
+            {
+                case State.Start:
+                    return ReadStart();
+                case State.AfterXlHeader:
+                    return ReadAfterXlHeader();
+                case State.LibxlHeader:
+                    return ReadLibxlHeader();
+                case State.LibxlRecords:
+                    return ReadLibxlRecord();
+                case State.ImageHeader:
+                    return ReadImageHeader();
+                case State.DomainHeader:
+                    return ReadDomainHeader();
+                case State.LibxcRecords:
+                    return ReadLibxcRecord();
+                case State.LibxcTrailer:
+                    return ReadLibxcTrailer();
+                default:
+                    return null;
+            }
+        }
+
+        // Skips what is left of the current record's body (unless a payload stream consumed it) and
+        // checks its padding, which is only known now for records that had a payload.
+        private void FinishCurrent()
+        {
+            if (_frames.InRecord)
+            {
+                bool zero = _frames.Finish();
+                if (_current is not null && _current.PaddingIsZero is null && _current.TypeCode is not null)
+                {
+                    _current.PaddingIsZero = zero;
+                }
+            }
+        }
+
+        private XenStreamRecord ReadStart()
+        {
+            ReadOnlySpan<byte> head = _source.Peek(FormatDetector.ProbeLength);
+            DetectedFormat format = FormatDetector.Detect(head);
+            Format = format;
+            switch (format)
+            {
+                case DetectedFormat.Empty:
+                    throw new XenTruncatedException("Unexpected end of stream at offset 0: the input is empty.", 0);
+                case DetectedFormat.XlSaveFile:
+                    return ReadXlHeader();
+                case DetectedFormat.Libxl:
+                    return ReadLibxlHeader();
+                case DetectedFormat.Libxc:
+                    return ReadImageHeader();
+                default:
+                    throw WrongFormat(format, head, 0);
+            }
+        }
+
+        private XenFormatException WrongFormat(DetectedFormat format, ReadOnlySpan<byte> head, long offset)
+        {
+            string? command = format switch
+            {
+                DetectedFormat.XenstoreDump => "Import-XenstoreDump",
+                DetectedFormat.LegacyLibxc => "ConvertTo-XenStreamV2",
+                _ => null,
+            };
+            string described = FormatDetector.Describe(format);
+            string message = format switch
+            {
+                DetectedFormat.Unknown => string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is not a Xen save image (first bytes: {1}). Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it with ConvertTo-XenStreamV2.", offset, Hex(head)),
+                DetectedFormat.LegacyLibxc => string.Format(CultureInfo.InvariantCulture, "The data at offset {0} looks like {1}, which this command does not read. Convert it with ConvertTo-XenStreamV2.", offset, described),
+                DetectedFormat.Gzip or DetectedFormat.Xz or DetectedFormat.Zstd or DetectedFormat.Bzip2 => string.Format(CultureInfo.InvariantCulture, "The input is {0}. Decompress it first (a Xen save image is stored uncompressed).", described),
+                _ => string.Format(CultureInfo.InvariantCulture, "The input is {0}, not a Xen save image{1}.", described, command is null ? string.Empty : "; use " + command),
+            };
+            return format == DetectedFormat.Unknown
+                ? new XenFormatException(XenErrorIds.UnrecognizedFormat, message, offset)
+                : new XenUnsupportedFormatException(format, message, offset, command);
+        }
+
+        private XenStreamRecord ReadXlHeader()
+        {
+            long offset = _source.Position;
+            const string Name = nameof(XenRecordType.XlHeader);
+            if (!_source.TryRead(XlFormat.HeaderSize, out ReadOnlySpan<byte> fixedPart))
+            {
+                throw HeaderTruncated(Name, offset);
+            }
+
+            if (!fixedPart.Slice(0, 32).SequenceEqual(FormatDetector.XlMagic))
+            {
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the 32-byte xl magic is wrong (" + Hex(fixedPart.Slice(0, 32)) + ")");
+            }
+
+            XlByteOrder order;
+            if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart.Slice(32)) == XlFormat.ByteOrderMarker)
+            {
+                order = XlByteOrder.LittleEndian;
+            }
+            else if (BinaryPrimitives.ReadUInt32BigEndian(fixedPart.Slice(32)) == XlFormat.ByteOrderMarker)
+            {
+                order = XlByteOrder.BigEndian;
+            }
+            else
+            {
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "the byte-order field is {0}, not 0x01020304 in either byte order", Hex(fixedPart.Slice(32, 4))));
+            }
+
+            var fields = new SpanReader(fixedPart.Slice(36), order == XlByteOrder.BigEndian);
+            uint mandatory = fields.U32();
+            uint optional = fields.U32();
+            uint optionalLength = fields.U32();
+            if (optionalLength > XlFormat.MaxOptionalDataLength)
+            {
+                throw HeaderError(XenErrorIds.RecordTooLarge, Name, offset, string.Format(CultureInfo.InvariantCulture, "it declares {0} bytes of optional data, more than the {1}-byte limit", optionalLength, XlFormat.MaxOptionalDataLength));
+            }
+
+            if (_source.Remaining >= 0 && optionalLength > _source.Remaining)
+            {
+                throw new XenTruncatedException(
+                    string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the xl header at offset {1} declares {2} bytes of optional data but only {3} remain.", _source.Length, offset, optionalLength, _source.Remaining),
+                    _source.Length,
+                    _index,
+                    Name);
+            }
+
+            byte[] optionalData = optionalLength == 0
+                ? Array.Empty<byte>()
+                : _source.ReadArray((int)optionalLength) ?? throw HeaderTruncated(Name, offset);
+            uint? configLength = null;
+            byte[]? config = null;
+            if (optionalData.Length >= 4)
+            {
+                var opt = new SpanReader(optionalData, order == XlByteOrder.BigEndian);
+                configLength = opt.U32();
+                if (configLength > (uint)opt.Remaining)
+                {
+                    throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "its config length {0} exceeds the {1} bytes of optional data after it (xl: \"Savefile truncated\")", configLength, opt.Remaining));
+                }
+
+                if (configLength > 0)
+                {
+                    config = opt.Bytes((int)configLength.Value).ToArray();
+                }
+            }
+            else if (optionalData.Length > 0)
+            {
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "its {0} bytes of optional data are too few for the 4-byte config length (xl: \"Savefile truncated\")", optionalData.Length));
+            }
+
+            var record = new XlHeaderRecord(Context(offset, XenLayer.Xl, XenRecordType.XlHeader, null, XlFormat.HeaderSize + optionalLength), order, mandatory, optional, optionalLength, configLength, config);
+            XlHeader = record;
+            _state = State.AfterXlHeader;
+            return record;
+        }
+
+        // After the xl header: STREAMv2 promises a libxl stream. Whatever really follows is read if it
+        // can be (a libxc stream directly after the header is what Xen's verifier accepts); the
+        // verifier reports the mismatch. A legacy stream is refused here.
+        private XenStreamRecord ReadAfterXlHeader()
+        {
+            long offset = _source.Position;
+            ReadOnlySpan<byte> head = _source.Peek(FormatDetector.ProbeLength);
+            DetectedFormat next = FormatDetector.Detect(head);
+            switch (next)
+            {
+                case DetectedFormat.Libxl:
+                    return ReadLibxlHeader();
+                case DetectedFormat.Libxc:
+                    return ReadImageHeader();
+                case DetectedFormat.Empty:
+                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: nothing follows the xl header.", offset), offset, _index);
+            }
+
+            if (XlHeader is { IsStreamV2: false })
+            {
+                throw new XenUnsupportedFormatException(
+                    DetectedFormat.LegacyLibxc,
+                    string.Format(CultureInfo.InvariantCulture, "The xl header has no STREAMv2 flag: the image at offset {0} is a legacy (Xen 4.5 and older) stream, which this command does not read. Convert it with ConvertTo-XenStreamV2.", offset),
+                    offset,
+                    "ConvertTo-XenStreamV2");
+            }
+
+            throw HeaderError(XenErrorIds.InvalidHeader, nameof(XenRecordType.LibxlHeader), offset, "the xl header announces a libxl v2 stream (STREAMv2) but the bytes that follow are not one (" + Hex(head) + ")");
+        }
+
+        private XenStreamRecord ReadLibxlHeader()
+        {
+            long offset = _source.Position;
+            const string Name = nameof(XenRecordType.LibxlHeader);
+            if (!_source.TryRead(LibxlFormat.HeaderSize, out ReadOnlySpan<byte> span))
+            {
+                throw HeaderTruncated(Name, offset);
+            }
+
+            var r = new SpanReader(span, bigEndian: true);
+            ulong ident = r.U64();
+            uint version = r.U32();
+            uint options = r.U32();
+            if (ident != LibxlFormat.Ident)
+            {
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the ident is " + Hex(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
+            }
+
+            if (version != LibxlFormat.Version)
+            {
+                throw HeaderError(XenErrorIds.UnsupportedVersion, Name, offset, string.Format(CultureInfo.InvariantCulture, "libxl stream version {0} is not supported (only version 2 exists)", version));
+            }
+
+            var record = new LibxlHeaderRecord(Context(offset, XenLayer.Libxl, XenRecordType.LibxlHeader, null, LibxlFormat.HeaderSize), ident, version, options);
+            LibxlHeader = record;
+            if (record.IsBigEndian)
+            {
+                _deferred = HeaderError(XenErrorIds.BigEndianStream, Name, offset, "the libxl stream is big-endian; Xen refuses to restore big-endian streams (\"Unable to handle big endian streams\") and this reader does not decode them");
+            }
+
+            _state = State.LibxlRecords;
+            return record;
+        }
+
+        private XenStreamRecord ReadLibxlRecord()
+        {
+            _frameIsLibxl = true;
+            RecordFrame frame = _frames.ReadHeader("a libxl record");
+            uint code = frame.Type;
+            XenRecordType type = LibxlFormat.TypeOf(code);
+            switch (code)
+            {
+                case LibxlFormat.End:
+                    _state = State.Done;
+                    return Signal(frame, XenLayer.Libxl, type);
+                case LibxlFormat.LibxcContext:
+                    _state = State.ImageHeader;
+                    _libxcInsideLibxl = true;
+                    return Signal(frame, XenLayer.Libxl, type);
+                case LibxlFormat.CheckpointEnd:
+                    if (_libxcSuspended)
+                    {
+                        _libxcSuspended = false;
+                        _state = State.LibxcRecords;
+                    }
+
+                    return Signal(frame, XenLayer.Libxl, type);
+                case LibxlFormat.EmulatorXenstoreData:
+                    return ReadXenstoreData(frame);
+                case LibxlFormat.EmulatorContext:
+                {
+                    ReadOnlySpan<byte> sub = _frames.ReadFixed(LibxlFormat.EmulatorHeaderSize, "the emulator sub-header");
+                    var r = new SpanReader(sub);
+                    uint id = r.U32();
+                    uint index = r.U32();
+                    ReadOnlySpan<byte> magic = _source.Peek((int)Math.Min(4, _frames.BodyRemaining));
+                    bool qemu = magic.Length == 4 && magic[0] == (byte)'Q' && magic[1] == (byte)'E' && magic[2] == (byte)'V' && magic[3] == (byte)'M';
+                    return new EmulatorContextRecord(PayloadContext(frame, XenLayer.Libxl, type), id, index, qemu);
+                }
+
+                case LibxlFormat.CheckpointState:
+                {
+                    uint? control = null;
+                    if (frame.Length >= 4)
+                    {
+                        control = BinaryPrimitives.ReadUInt32LittleEndian(_frames.ReadFixed(4, "the control id"));
+                    }
+
+                    return new CheckpointStateRecord(DecodedContext(frame, XenLayer.Libxl, type), control);
+                }
+
+                default:
+                    return Unknown(frame, XenLayer.Libxl);
+            }
+        }
+
+        private XenStreamRecord ReadXenstoreData(RecordFrame frame)
+        {
+            ReadOnlySpan<byte> sub = _frames.ReadFixed(LibxlFormat.EmulatorHeaderSize, "the emulator sub-header");
+            var r = new SpanReader(sub);
+            uint id = r.U32();
+            uint index = r.U32();
+            byte[] blob = _frames.ReadBytes((int)_frames.BodyRemaining, "the key/value data");
+            var entries = new System.Collections.Generic.List<XenstoreKeyValue>();
+            bool terminated = true;
+            int pos = 0;
+            while (pos < blob.Length)
+            {
+                int keyEnd = Array.IndexOf(blob, (byte)0, pos);
+                if (keyEnd < 0)
+                {
+                    terminated = false;
+                    entries.Add(new XenstoreKeyValue(Encoding.UTF8.GetString(blob, pos, blob.Length - pos), string.Empty));
+                    break;
+                }
+
+                string key = Encoding.UTF8.GetString(blob, pos, keyEnd - pos);
+                pos = keyEnd + 1;
+                int valueEnd = pos < blob.Length ? Array.IndexOf(blob, (byte)0, pos) : -1;
+                if (valueEnd < 0)
+                {
+                    terminated = false;
+                    entries.Add(new XenstoreKeyValue(key, Encoding.UTF8.GetString(blob, pos, blob.Length - pos)));
+                    break;
+                }
+
+                entries.Add(new XenstoreKeyValue(key, Encoding.UTF8.GetString(blob, pos, valueEnd - pos)));
+                pos = valueEnd + 1;
+            }
+
+            return new EmulatorXenstoreDataRecord(DecodedContext(frame, XenLayer.Libxl, XenRecordType.EmulatorXenstoreData), id, index, entries.ToArray(), terminated);
+        }
+
+        private XenStreamRecord ReadImageHeader()
+        {
+            long offset = _source.Position;
+            const string Name = nameof(XenRecordType.ImageHeader);
+            if (!_source.TryRead(LibxcFormat.ImageHeaderSize, out ReadOnlySpan<byte> span))
+            {
+                throw HeaderTruncated(Name, offset);
+            }
+
+            var r = new SpanReader(span, bigEndian: true);
+            ulong marker = r.U64();
+            uint id = r.U32();
+            uint version = r.U32();
+            ushort options = r.U16();
+            ushort reserved1 = r.U16();
+            uint reserved2 = r.U32();
+            if (marker != LibxcFormat.Marker)
+            {
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the marker is " + Hex(span.Slice(0, 8)) + ", not all ones");
+            }
+
+            if (id != LibxcFormat.Id)
+            {
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the id is " + Hex(span.Slice(8, 4)) + ", not \"XENF\"");
+            }
+
+            if (version < 2 || version > 3)
+            {
+                throw HeaderError(XenErrorIds.UnsupportedVersion, Name, offset, string.Format(CultureInfo.InvariantCulture, "libxc stream version {0} is not supported (versions 2 and 3 are)", version));
+            }
+
+            var record = new ImageHeaderRecord(Context(offset, XenLayer.Libxc, XenRecordType.ImageHeader, null, LibxcFormat.ImageHeaderSize), marker, id, version, options, reserved1, reserved2);
+            ImageHeader = record;
+            if (record.IsBigEndian)
+            {
+                _deferred = HeaderError(XenErrorIds.BigEndianStream, Name, offset, "the libxc stream is big-endian; Xen refuses to restore big-endian streams and this reader does not decode them");
+            }
+
+            _state = State.DomainHeader;
+            return record;
+        }
+
+        private XenStreamRecord ReadDomainHeader()
+        {
+            long offset = _source.Position;
+            if (!_source.TryRead(LibxcFormat.DomainHeaderSize, out ReadOnlySpan<byte> span))
+            {
+                throw HeaderTruncated(nameof(XenRecordType.DomainHeader), offset);
+            }
+
+            var r = new SpanReader(span);
+            var record = new DomainHeaderRecord(Context(offset, XenLayer.Libxc, XenRecordType.DomainHeader, null, LibxcFormat.DomainHeaderSize), r.U32(), r.U16(), r.U16(), r.U32(), r.U32());
+            DomainHeader = record;
+            _state = State.LibxcRecords;
+            return record;
+        }
+
+        private XenStreamRecord ReadLibxcRecord()
+        {
+            _frameIsLibxl = false;
+            RecordFrame frame = _frames.ReadHeader("a libxc record");
+            uint code = frame.Type;
+            XenRecordType type = LibxcFormat.TypeOf(code);
+            switch (code)
+            {
+                case LibxcFormat.End:
+                    _state = _libxcInsideLibxl ? State.LibxlRecords : State.LibxcTrailer;
+                    return Signal(frame, XenLayer.Libxc, type);
+
+                case LibxcFormat.Checkpoint:
+                    IsCheckpointed = true;
+                    if (_libxcInsideLibxl)
+                    {
+                        _state = State.LibxlRecords;
+                        _libxcSuspended = true;
+                    }
+
+                    return Signal(frame, XenLayer.Libxc, type);
+
+                case LibxcFormat.Verify:
+                case LibxcFormat.StaticDataEnd:
+                    return Signal(frame, XenLayer.Libxc, type);
+
+                case LibxcFormat.PageData:
+                    return ReadPageData(frame);
+
+                case LibxcFormat.X86PvInfo:
+                {
+                    var r = new SpanReader(_frames.ReadFixed(8, "the guest width and page-table levels"));
+                    byte width = r.U8();
+                    byte levels = r.U8();
+                    ReadOnlySpan<byte> reserved = r.Bytes(6);
+                    ulong reservedValue = 0;
+                    for (int i = reserved.Length - 1; i >= 0; i--)
+                    {
+                        reservedValue = (reservedValue << 8) | reserved[i];
+                    }
+
+                    return new PvInfoRecord(DecodedContext(frame, XenLayer.Libxc, type), width, levels, reservedValue);
+                }
+
+                case LibxcFormat.X86PvP2mFrames:
+                {
+                    var r = new SpanReader(_frames.ReadFixed(8, "the start and end pfn"));
+                    uint start = r.U32();
+                    uint end = r.U32();
+                    ulong[] frames = _frames.ReadEntries(_frames.BodyRemaining / 8, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames");
+                    return new PvP2mFramesRecord(DecodedContext(frame, XenLayer.Libxc, type), start, end, frames);
+                }
+
+                case LibxcFormat.X86PvVcpuBasic:
+                case LibxcFormat.X86PvVcpuExtended:
+                case LibxcFormat.X86PvVcpuXsave:
+                case LibxcFormat.X86PvVcpuMsrs:
+                {
+                    var r = new SpanReader(_frames.ReadFixed(8, "the vcpu id"));
+                    uint vcpu = r.U32();
+                    uint reserved = r.U32();
+                    return new PvVcpuRecord(PayloadContext(frame, XenLayer.Libxc, type), vcpu, reserved);
+                }
+
+                case LibxcFormat.SharedInfo:
+                case LibxcFormat.HvmContext:
+                case LibxcFormat.Toolstack:
+                    return new BlobRecord(PayloadContext(frame, XenLayer.Libxc, type));
+
+                case LibxcFormat.X86TscInfo:
+                {
+                    var r = new SpanReader(_frames.ReadFixed(24, "the TSC fields"));
+                    return new TscInfoRecord(DecodedContext(frame, XenLayer.Libxc, type), r.U32(), r.U32(), r.U64(), r.U32(), r.U32());
+                }
+
+                case LibxcFormat.HvmParams:
+                {
+                    var r = new SpanReader(_frames.ReadFixed(8, "the param count"));
+                    uint count = r.U32();
+                    uint reserved = r.U32();
+                    HvmParam[] parameters = _frames.ReadEntries(count, 16, e => new HvmParam(BinaryPrimitives.ReadUInt64LittleEndian(e), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))), "params");
+                    return new HvmParamsRecord(DecodedContext(frame, XenLayer.Libxc, type), count, reserved, parameters);
+                }
+
+                case LibxcFormat.CheckpointDirtyPfnList:
+                {
+                    ulong[] pfns = _frames.ReadEntries(_frames.BodyRemaining / 8, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns");
+                    return new CheckpointDirtyPfnListRecord(DecodedContext(frame, XenLayer.Libxc, type), pfns);
+                }
+
+                case LibxcFormat.X86CpuidPolicy:
+                {
+                    CpuidLeaf[] leaves = _frames.ReadEntries(_frames.BodyRemaining / 24, 24, DecodeCpuidLeaf, "CPUID leaves");
+                    return new CpuidPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), leaves);
+                }
+
+                case LibxcFormat.X86MsrPolicy:
+                {
+                    MsrEntry[] entries = _frames.ReadEntries(_frames.BodyRemaining / 16, 16, e => new MsrEntry(BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))), "MSR entries");
+                    return new MsrPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), entries);
+                }
+
+                default:
+                    return Unknown(frame, XenLayer.Libxc);
+            }
+        }
+
+        private static CpuidLeaf DecodeCpuidLeaf(ReadOnlySpan<byte> e)
+        {
+            var r = new SpanReader(e);
+            return new CpuidLeaf(r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32());
+        }
+
+        private XenStreamRecord ReadPageData(RecordFrame frame)
+        {
+            var r = new SpanReader(_frames.ReadFixed(8, "the pfn count"));
+            uint count = r.U32();
+            uint reserved = r.U32();
+            int dataPages = 0;
+            PageFrame[] frames = _frames.ReadEntries(count, 8, e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e)), "pfns");
+            for (int i = 0; i < frames.Length; i++)
+            {
+                if (frames[i].HasData)
+                {
+                    dataPages++;
+                }
+            }
+
+            return new PageDataRecord(PayloadContext(frame, XenLayer.Libxc, XenRecordType.PageData), count, reserved, frames, dataPages);
+        }
+
+        // After a bare libxc stream's END, Xen's converter (libxc format, HVM, without --skip-qemu)
+        // appends the legacy device-model record raw. Anything else there is trailing data.
+        private XenStreamRecord? ReadLibxcTrailer()
+        {
+            _state = State.Done;
+            ReadOnlySpan<byte> head = _source.Peek(QemuLegacySignature.Length + 4);
+            if (head.Length < QemuLegacySignature.Length + 4 || Encoding.ASCII.GetString(head.Slice(0, QemuLegacySignature.Length).ToArray()) != QemuLegacySignature)
+            {
+                return null;
+            }
+
+            long offset = _source.Position;
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(QemuLegacySignature.Length));
+            string name = nameof(XenRecordType.LegacyDeviceModel);
+            if (length > _frames.MaxLength)
+            {
+                throw HeaderError(XenErrorIds.RecordTooLarge, name, offset, string.Format(CultureInfo.InvariantCulture, "it declares {0} bytes of QEMU state, more than the {1}-byte limit", length, _frames.MaxLength));
+            }
+
+            _source.Skip(QemuLegacySignature.Length + 4);
+            if (_source.Remaining >= 0 && length > _source.Remaining)
+            {
+                throw new XenTruncatedException(
+                    string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the legacy device-model record at offset {1} declares {2} bytes of QEMU state but only {3} remain.", _source.Length, offset, length, _source.Remaining),
+                    _source.Length,
+                    _index,
+                    name);
+            }
+
+            _frames.OpenUnframed(0xFFFFFFFF, length);
+            var context = new RecordContext(this, _frames.Generation, _path, offset, _index, XenLayer.Libxc, XenRecordType.LegacyDeviceModel, null, QemuLegacySignature.Length + 4L + length, _source.Position, length, null);
+            return new LegacyDeviceModelRecord(context, QemuLegacySignature);
+        }
+
+        private XenStreamRecord Unknown(RecordFrame frame, XenLayer layer)
+        {
+            if ((frame.Type & LibxcFormat.OptionalBit) == 0)
+            {
+                throw _frames.RecordError(XenErrorIds.UnknownRecordType, string.Format(CultureInfo.InvariantCulture, "type 0x{0:X8} is not a defined {1} record type and its optional bit (31) is clear", frame.Type, layer));
+            }
+
+            return new UnknownRecord(PayloadContext(frame, layer, XenRecordType.Unknown));
+        }
+
+        private XenStreamRecord Signal(RecordFrame frame, XenLayer layer, XenRecordType type) =>
+            new SignalRecord(DecodedContext(frame, layer, type));
+
+        // A record whose body is fully decoded: finish it now (skipping any surplus bytes) so its
+        // padding is known when it is returned.
+        private RecordContext DecodedContext(RecordFrame frame, XenLayer layer, XenRecordType type)
+        {
+            bool zero = _frames.Finish();
+            return new RecordContext(this, _frames.Generation, _path, frame.Offset, _index, layer, type, frame.Type, frame.Length, frame.BodyEnd, 0, zero);
+        }
+
+        // A record with an opaque payload from the current position to the end of the body: left
+        // unread until the next ReadNext, so OpenPayload can stream it.
+        private RecordContext PayloadContext(RecordFrame frame, XenLayer layer, XenRecordType type)
+        {
+            long payloadLength = _frames.BodyRemaining;
+            bool? zero = null;
+            if (payloadLength == 0)
+            {
+                zero = _frames.Finish();
+            }
+
+            return new RecordContext(this, _frames.Generation, _path, frame.Offset, _index, layer, type, frame.Type, frame.Length, _source.Position, payloadLength, zero);
+        }
+
+        private RecordContext Context(long offset, XenLayer layer, XenRecordType type, uint? code, long length) =>
+            new RecordContext(this, _frames.Generation, _path, offset, _index, layer, type, code, length, offset + length, 0, null);
+
+        private string NameOf(uint code)
+        {
+            bool libxl = _frameIsLibxl;
+            XenRecordType type = libxl ? LibxlFormat.TypeOf(code) : LibxcFormat.TypeOf(code);
+            if (type != XenRecordType.Unknown)
+            {
+                return type.ToString();
+            }
+
+            return string.Format(CultureInfo.InvariantCulture, "{0} type 0x{1:X8}", libxl ? "libxl" : "libxc", code);
+        }
+
+        private XenTruncatedException HeaderTruncated(string name, long offset) =>
+            new XenTruncatedException(
+                string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0} while reading the {1} that starts at offset {2}.", _source.Position, name, offset),
+                _source.Position,
+                _index,
+                name);
+
+        private XenFormatException HeaderError(string errorId, string name, long offset, string detail) =>
+            new XenFormatException(
+                errorId,
+                string.Format(CultureInfo.InvariantCulture, "The {0} is invalid: {1}.", XenFormatException.Where(offset, _index, name), detail),
+                offset,
+                _index,
+                name);
+
+        private static string Hex(ReadOnlySpan<byte> bytes)
+        {
+            var sb = new StringBuilder(bytes.Length * 3);
+            for (int i = 0; i < bytes.Length && i < 16; i++)
+            {
+                if (i > 0)
+                {
+                    sb.Append(' ');
+                }
+
+                sb.Append(bytes[i].ToString("x2", CultureInfo.InvariantCulture));
+            }
+
+            if (bytes.Length > 16)
+            {
+                sb.Append(" ...");
+            }
+
+            return sb.ToString();
+        }
+
+        /// <summary>Bounded, read-only view of the current record's payload.</summary>
+        private sealed class PayloadStream : Stream
+        {
+            private readonly XenStreamReader _reader;
+            private readonly FramedRecordReader _frames;
+            private readonly int _generation;
+            private readonly long _length;
+            private long _position;
+
+            public PayloadStream(XenStreamReader reader, FramedRecordReader frames, int generation, long length)
+            {
+                _reader = reader;
+                _frames = frames;
+                _generation = generation;
+                _length = length;
+            }
+
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => _length;
+
+            public override long Position
+            {
+                get => _position;
+                set => throw new NotSupportedException();
+            }
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                if (_reader._disposed)
+                {
+                    throw new ObjectDisposedException(nameof(XenStreamReader));
+                }
+
+                if (_generation != _frames.Generation)
+                {
+                    throw new EndOfStreamException("The reader has moved past the record this payload belongs to.");
+                }
+
+                int n = _frames.ReadBody(buffer, offset, (int)Math.Min(count, _length - _position));
+                _position += n;
+                return n;
+            }
+
+            public override void Flush()
+            {
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
+    }
+}

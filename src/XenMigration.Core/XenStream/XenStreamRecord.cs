@@ -1,0 +1,125 @@
+using System;
+using System.Globalization;
+using System.IO;
+
+namespace XenMigration.XenStream
+{
+    /// <summary>
+    /// One header or record of a Xen save image, as produced by <see cref="XenStreamReader"/>.
+    /// Derived classes add the decoded fields of each type. Page contents and other opaque payloads
+    /// are not read unless <see cref="OpenPayload"/> is called while the record is current.
+    /// </summary>
+    public abstract class XenStreamRecord
+    {
+        private readonly XenStreamReader? _reader;
+        private readonly int _generation;
+
+        private protected XenStreamRecord(in RecordContext context)
+        {
+            Path = context.Path;
+            Offset = context.Offset;
+            Index = context.Index;
+            Layer = context.Layer;
+            Type = context.Type;
+            TypeCode = context.TypeCode;
+            Length = context.Length;
+            PayloadOffset = context.PayloadOffset;
+            PayloadLength = context.PayloadLength;
+            PaddingIsZero = context.PaddingIsZero;
+            _reader = context.Reader;
+            _generation = context.Generation;
+        }
+
+        /// <summary>The file the record was read from (null when read from a stream without a name).</summary>
+        public string? Path { get; }
+
+        /// <summary>Byte offset of the record (its type field, or the first byte of a header) in the input.</summary>
+        public long Offset { get; }
+
+        /// <summary>Zero-based position of the record in the input, headers included.</summary>
+        public long Index { get; }
+
+        /// <summary>The layer the record belongs to.</summary>
+        public XenLayer Layer { get; }
+
+        /// <summary>The record type.</summary>
+        public XenRecordType Type { get; }
+
+        /// <summary>The type code on the wire; null for headers, which have none.</summary>
+        public uint? TypeCode { get; }
+
+        /// <summary>Body length in bytes, padding excluded (for headers: the header's size).</summary>
+        public long Length { get; }
+
+        /// <summary>True when the type code has the optional bit (31) set.</summary>
+        public bool IsOptional => TypeCode is uint code && (code & 0x80000000u) != 0;
+
+        /// <summary>Offset of the opaque payload (page contents, emulator state, ...) in the input.</summary>
+        public long PayloadOffset { get; }
+
+        /// <summary>Length of the opaque payload; 0 when the whole body is decoded into properties.</summary>
+        public long PayloadLength { get; }
+
+        /// <summary>
+        /// Whether the 0-7 padding bytes after the body are zero (the spec and Xen's python verifier
+        /// require it; the C readers ignore them). Null for headers, and until the reader has moved
+        /// past a record whose payload it had not read yet.
+        /// </summary>
+        public bool? PaddingIsZero { get; internal set; }
+
+        /// <summary>A one-line description of the decoded fields.</summary>
+        public virtual string Summary => string.Empty;
+
+        /// <summary>
+        /// A read-only stream over the record's payload (<see cref="PayloadOffset"/>,
+        /// <see cref="PayloadLength"/> bytes). Valid only while this is the reader's current record:
+        /// like TarReader's DataStream, it expires when the reader moves on.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The reader has moved past this record, or the record was not produced by a reader.</exception>
+        public Stream OpenPayload()
+        {
+            if (_reader is null)
+            {
+                throw new InvalidOperationException("This record was not produced by a XenStreamReader.");
+            }
+
+            return _reader.OpenPayload(this, _generation);
+        }
+
+        /// <inheritdoc/>
+        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0} {1} @0x{2:X} len {3}", Layer, Type, Offset, Length);
+    }
+
+    /// <summary>What every record is constructed from; filled by the reader.</summary>
+    internal readonly struct RecordContext
+    {
+        public RecordContext(XenStreamReader? reader, int generation, string? path, long offset, long index, XenLayer layer, XenRecordType type, uint? typeCode, long length, long payloadOffset, long payloadLength, bool? paddingIsZero)
+        {
+            Reader = reader;
+            Generation = generation;
+            Path = path;
+            Offset = offset;
+            Index = index;
+            Layer = layer;
+            Type = type;
+            TypeCode = typeCode;
+            Length = length;
+            PayloadOffset = payloadOffset;
+            PayloadLength = payloadLength;
+            PaddingIsZero = paddingIsZero;
+        }
+
+        public XenStreamReader? Reader { get; }
+        public int Generation { get; }
+        public string? Path { get; }
+        public long Offset { get; }
+        public long Index { get; }
+        public XenLayer Layer { get; }
+        public XenRecordType Type { get; }
+        public uint? TypeCode { get; }
+        public long Length { get; }
+        public long PayloadOffset { get; }
+        public long PayloadLength { get; }
+        public bool? PaddingIsZero { get; }
+    }
+}

@@ -1,0 +1,133 @@
+using System;
+using System.Collections.ObjectModel;
+using System.IO;
+using System.Management.Automation;
+using Microsoft.PowerShell.Commands;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// Base of the cmdlets that read files: the -Path / -LiteralPath pair resolved the way
+    /// Get-FileHash and Format-Hex do it, so every reader cmdlet binds, expands wildcards and
+    /// reports missing or non-file paths identically.
+    /// </summary>
+    public abstract class InputFileCmdlet : PSCmdlet
+    {
+        /// <summary>Parameter set of -Path.</summary>
+        protected const string PathSet = "Path";
+
+        /// <summary>Parameter set of -LiteralPath.</summary>
+        protected const string LiteralPathSet = "LiteralPath";
+
+        private string[] _paths = Array.Empty<string>();
+        private bool _literal;
+
+        /// <summary>Files to read; wildcards are expanded.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Path
+        {
+            get => _paths;
+            set
+            {
+                _paths = value;
+                _literal = false;
+            }
+        }
+
+        /// <summary>Files to read, taken exactly as written (no wildcards).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath", "LP")]
+        [ValidateNotNullOrEmpty]
+        public string[] LiteralPath
+        {
+            get => _paths;
+            set
+            {
+                _paths = value;
+                _literal = true;
+            }
+        }
+
+        /// <summary>Resolves the input paths and calls <see cref="ProcessFile"/> for each file.</summary>
+        protected override void ProcessRecord()
+        {
+            foreach (string path in _paths)
+            {
+                foreach (string file in Resolve(path))
+                {
+                    if (Stopping)
+                    {
+                        return;
+                    }
+
+                    ProcessFile(file);
+                }
+            }
+        }
+
+        /// <summary>Processes one resolved file-system path.</summary>
+        protected abstract void ProcessFile(string path);
+
+        private Collection<string> Resolve(string path)
+        {
+            var files = new Collection<string>();
+            ProviderInfo provider;
+            Collection<string> candidates;
+            if (_literal)
+            {
+                string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+                candidates = new Collection<string> { resolved };
+            }
+            else
+            {
+                try
+                {
+                    candidates = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out provider);
+                }
+                catch (ItemNotFoundException ex)
+                {
+                    // A wildcard that matches nothing is not an error (Get-FileHash does the same).
+                    if (!WildcardPattern.ContainsWildcardCharacters(path))
+                    {
+                        WriteError(ErrorRecords.FileNotFound(path, ex));
+                    }
+
+                    return files;
+                }
+            }
+
+            if (provider.ImplementingType != typeof(FileSystemProvider))
+            {
+                WriteError(ErrorRecords.NotFileSystem(path, provider.Name));
+                return files;
+            }
+
+            bool expanded = !_literal && WildcardPattern.ContainsWildcardCharacters(path);
+            foreach (string candidate in candidates)
+            {
+                if (Directory.Exists(candidate))
+                {
+                    // Directories that a wildcard happened to match are skipped quietly.
+                    if (!expanded)
+                    {
+                        WriteError(ErrorRecords.IsDirectory(candidate));
+                    }
+
+                    continue;
+                }
+
+                if (!File.Exists(candidate))
+                {
+                    WriteError(ErrorRecords.FileNotFound(candidate, new FileNotFoundException("Cannot find the file '" + candidate + "' because it does not exist.", candidate)));
+                    continue;
+                }
+
+                files.Add(candidate);
+            }
+
+            return files;
+        }
+    }
+}
