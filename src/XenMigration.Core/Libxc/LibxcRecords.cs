@@ -71,7 +71,12 @@ namespace XenMigration.Libxc
             : string.Format(CultureInfo.InvariantCulture, "{0}.{1}", XenMajor, XenMinor);
 
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, Xen {1}", GuestType, XenVersion);
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, Xen {1}", GuestType switch
+        {
+            XenGuestType.Pv => "PV",
+            XenGuestType.Hvm => "HVM",
+            _ => "guest type " + ((uint)GuestType).ToString(CultureInfo.InvariantCulture),
+        }, XenVersion);
     }
 
     /// <summary>One entry of a PAGE_DATA record: a PFN and its page type.</summary>

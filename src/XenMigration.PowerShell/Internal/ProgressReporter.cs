@@ -13,8 +13,9 @@ namespace XenMigration.Commands
     /// </summary>
     internal sealed class ProgressReporter
     {
-        private static readonly long s_firstDelay = Stopwatch.Frequency;
-        private static readonly long s_interval = Stopwatch.Frequency / 2;
+        // Not readonly: the tests set both to zero (through reflection) to see every update.
+        private static long s_firstDelay = Stopwatch.Frequency;
+        private static long s_interval = Stopwatch.Frequency / 2;
 
         private readonly Cmdlet _cmdlet;
         private readonly int _activityId;
