@@ -28,6 +28,10 @@ namespace XenMigration.Framing
         private int _len;
         private long _bufferOffset;
         private bool _eof;
+        private int _readSize = MinReadSize;
+
+        /// <summary>First read after a seek: enough for a record header and a few fields.</summary>
+        private const int MinReadSize = 4096;
 
         public StreamSource(Stream stream, bool leaveOpen = false, int bufferSize = DefaultBufferSize)
         {
@@ -100,9 +104,12 @@ namespace XenMigration.Framing
                 _len = available;
             }
 
+            // Reads start small after a seek (the next record's header is all we know we need) and
+            // double while reading sequentially, up to the whole buffer.
             while (_len < count)
             {
-                int n = _stream.Read(buffer, _len, buffer.Length - _len);
+                int want = Math.Min(buffer.Length - _len, Math.Max(count - _len, _readSize));
+                int n = _stream.Read(buffer, _len, want);
                 if (n <= 0)
                 {
                     _eof = true;
@@ -111,6 +118,7 @@ namespace XenMigration.Framing
 
                 _len += n;
                 BytesFetched += n;
+                _readSize = Math.Min(_readSize * 2, buffer.Length);
             }
 
             return _len - _pos;
@@ -252,7 +260,9 @@ namespace XenMigration.Framing
                 return count;
             }
 
-            if (CanSeek)
+            // Seek only over gaps larger than the buffer: for small gaps one sequential read is
+            // cheaper than a seek and a new read per record (one-page PAGE_DATA records, say).
+            if (CanSeek && count - buffered >= Buffer.Length)
             {
                 long target = Position + Math.Min(count, Remaining);
                 long advanced = target - Position;
@@ -261,6 +271,7 @@ namespace XenMigration.Framing
                 _pos = 0;
                 _len = 0;
                 _eof = target >= _length;
+                _readSize = MinReadSize;
                 return advanced;
             }
 
