@@ -385,6 +385,29 @@ public static class SampleConfig
 }
 """;
 
+    /// <summary>A PV domain configuration as `xl save` stores it (trimmed).</summary>
+    public const string PvJson = """
+{
+    "c_info": {
+        "type": "pv",
+        "name": "dns02",
+        "uuid": "9b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+    },
+    "b_info": {
+        "max_vcpus": 2,
+        "avail_vcpus": [0, 1],
+        "max_memkb": 524288,
+        "target_memkb": 524288,
+        "type.pv": {
+            "bootloader": "pygrub"
+        }
+    },
+    "nics": [{"devid": 0, "mac": "00:16:3e:11:22:33", "bridge": "xenbr0"}],
+    "disks": [{"pdev_path": "/dev/vg0/dns02", "vdev": "xvda", "format": "raw", "readwrite": 1}],
+    "on_crash": "restart"
+}
+""";
+
     public static readonly IReadOnlyList<CpuidLeaf> CpuidLeaves = new[]
     {
         new CpuidLeaf(0x0, CpuidLeaf.NoSubleaf, 0xD, 0x756E6547, 0x6C65746E, 0x49656E69),

@@ -1,0 +1,50 @@
+# Helpers shared by the Pester tests. Images are built with the module's own public writer
+# (XenMigration.XenStream.XenStreamWriter), so the tests need nothing but the built module.
+
+function Import-XenMigrationUnderTest {
+    $path = if ($env:XENMIGRATION_MODULE) { $env:XENMIGRATION_MODULE } else { Join-Path $PSScriptRoot '../../out/XenMigration/XenMigration.psd1' }
+    Import-Module $path -Force -ErrorAction Stop
+}
+
+function Get-SamplePath {
+    param([Parameter(Mandatory)] [string] $Name)
+    (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot "../../samples/$Name")).ProviderPath
+}
+
+function New-TestImage {
+    <# Writes a small libxc v3 HVM image (optionally inside libxl and an xl header) to $Path. #>
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [int] $Pages = 8,
+        [switch] $Libxl,
+        [switch] $Xl
+    )
+    $stream = [System.IO.File]::Create($Path)
+    $w = [XenMigration.XenStream.XenStreamWriter]::new($stream, $false, 134217728)
+    try {
+        if ($Xl) { $w.WriteXlHeader([XenMigration.Xl.XlMandatoryFlags]'Json, StreamV2', '{"c_info":{"name":"pester"}}', $false) }
+        if ($Xl -or $Libxl) { $w.WriteLibxlHeader(0); $w.WriteEmptyRecord(1) }
+        $w.WriteImageHeader(3, 0)
+        $w.WriteDomainHeader([XenMigration.Libxc.XenGuestType]::Hvm, 4, 19, 12)
+        $w.WriteEmptyRecord(0x10)
+        $words = [System.Collections.Generic.List[uint64]]::new()
+        for ($i = 0; $i -lt $Pages; $i++) { $words.Add([uint64]$i) }
+        $w.WritePageData($words, [byte[]]::new(4096 * $Pages))
+        $w.WriteTscInfo([XenMigration.Libxc.TscMode]::Default, 2400000, 1, 1)
+        $w.WriteEmptyRecord(0)
+        if ($Xl -or $Libxl) { $w.WriteEmptyRecord(0) }
+    }
+    finally {
+        $w.Dispose()
+    }
+    Get-Item -LiteralPath $Path
+}
+
+function Copy-Truncated {
+    <# Copies the first $Length bytes of $Source to $Destination. #>
+    param([string] $Source, [string] $Destination, [long] $Length)
+    $bytes = [System.IO.File]::ReadAllBytes($Source)
+    [System.IO.File]::WriteAllBytes($Destination, $bytes[0..($Length - 1)])
+}
+
+Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, New-TestImage, Copy-Truncated
