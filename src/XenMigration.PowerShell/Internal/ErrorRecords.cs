@@ -22,6 +22,9 @@ namespace XenMigration.Commands
                 ErrorCategory.InvalidArgument,
                 path);
 
+        public static ErrorRecord InvalidPath(string path, Exception ex) =>
+            Create(ex, "InvalidPath", ErrorCategory.InvalidArgument, path);
+
         public static ErrorRecord IsDirectory(string path) =>
             Create(
                 new ArgumentException(string.Format(CultureInfo.InvariantCulture, "The path '{0}' is a directory, not a file.", path)),

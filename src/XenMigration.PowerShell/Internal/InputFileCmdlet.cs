@@ -75,27 +75,38 @@ namespace XenMigration.Commands
             var files = new Collection<string>();
             ProviderInfo provider;
             Collection<string> candidates;
-            if (_literal)
+            try
             {
-                string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
-                candidates = new Collection<string> { resolved };
-            }
-            else
-            {
-                try
+                if (_literal)
+                {
+                    string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+                    candidates = new Collection<string> { resolved };
+                }
+                else
                 {
                     candidates = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out provider);
                 }
-                catch (ItemNotFoundException ex)
+            }
+            catch (ItemNotFoundException ex)
+            {
+                // A wildcard that matches nothing is not an error (Get-FileHash does the same).
+                if (_literal || !WildcardPattern.ContainsWildcardCharacters(path))
                 {
-                    // A wildcard that matches nothing is not an error (Get-FileHash does the same).
-                    if (!WildcardPattern.ContainsWildcardCharacters(path))
-                    {
-                        WriteError(ErrorRecords.FileNotFound(path, ex));
-                    }
-
-                    return files;
+                    WriteError(ErrorRecords.FileNotFound(path, ex));
                 }
+
+                return files;
+            }
+            catch (SessionStateException ex)
+            {
+                // No such drive or provider: the file cannot exist.
+                WriteError(ErrorRecords.FileNotFound(path, ex));
+                return files;
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is PSNotSupportedException || ex is PSInvalidOperationException)
+            {
+                WriteError(ErrorRecords.InvalidPath(path, ex));
+                return files;
             }
 
             if (provider.ImplementingType != typeof(FileSystemProvider))

@@ -137,9 +137,11 @@ public class GetXenStreamRecordTests
             Get-XenStreamRecord -LiteralPath $missing
             Get-XenStreamRecord Env:\PATH
             Get-XenStreamRecord -LiteralPath $d
+            Get-XenStreamRecord nosuchdrive:/x.save, $good -Type End
             """, ("missing", missing), ("good", good), ("d", dir.Path));
-        Assert.Equal(2, r.Objects<XenStreamRecord>().Count());
-        Assert.Equal(4, r.Errors.Count);
+        Assert.Equal(4, r.Objects<XenStreamRecord>().Count());
+        Assert.Equal(5, r.Errors.Count);
+        Assert.Equal("FileNotFound," + Cmd, r.Errors[4].FullyQualifiedErrorId);
         Assert.Equal("FileNotFound," + Cmd, r.Errors[0].FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ObjectNotFound, r.Errors[0].CategoryInfo.Category);
         Assert.Equal("FileNotFound," + Cmd, r.Errors[1].FullyQualifiedErrorId);
