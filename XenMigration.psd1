@@ -18,6 +18,7 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'Get-XenStreamRecord'
+        'Test-XenStream'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

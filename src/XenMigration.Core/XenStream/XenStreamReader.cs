@@ -116,6 +116,21 @@ namespace XenMigration.XenStream
         public long? TrailingBytes => _state == State.Done && _source.Length >= 0 ? _source.Remaining : null;
 
         /// <summary>
+        /// After the final END: whether any byte follows it. On a pipe this reads (at most) one
+        /// buffer of what follows; on a file it only compares positions.
+        /// </summary>
+        public bool HasTrailingData()
+        {
+            if (_state != State.Done)
+            {
+                throw new InvalidOperationException("The final END has not been read yet.");
+            }
+
+            FinishCurrent();
+            return _source.Length >= 0 ? _source.Remaining > 0 : _source.Peek(1).Length > 0;
+        }
+
+        /// <summary>
         /// Reads the next header or record. Returns null after the final END (later calls keep
         /// returning null without reading).
         /// </summary>

@@ -1,0 +1,78 @@
+using System;
+using System.Globalization;
+using System.Management.Automation;
+using System.Threading;
+using XenMigration.Verification;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Verifies Xen save images; returns $true or $false per file, or a detailed result.</para>
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Test, "XenStream", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(bool))]
+    [OutputType(typeof(XenStreamValidationResult))]
+    public sealed class TestXenStreamCommand : InputFileCmdlet
+    {
+        private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
+
+        /// <summary>Write a result object with every issue instead of a bool.</summary>
+        [Parameter]
+        public SwitchParameter Detailed { get; set; }
+
+        /// <summary>Warnings count as failures.</summary>
+        [Parameter]
+        public SwitchParameter Strict { get; set; }
+
+        /// <inheritdoc/>
+        protected override void ProcessFile(string path)
+        {
+            var progress = new ProgressReporter(this, 0x58454E32, "Test-XenStream");
+            XenStreamValidationResult result;
+            try
+            {
+                result = XenStreamVerifier.VerifyFile(path, new XenStreamVerifierOptions
+                {
+                    SourcePath = path,
+                    Strict = Strict,
+                    Progress = (done, total) => progress.Report(path, done, total),
+                    CancellationToken = _cancel.Token,
+                });
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
+            {
+                // Could not be tested at all (cannot open, read error): an error, not $false.
+                WriteError(ErrorRecords.FromException(ex, path));
+                return;
+            }
+            finally
+            {
+                progress.Complete();
+            }
+
+            if (Detailed)
+            {
+                WriteObject(result);
+                return;
+            }
+
+            foreach (XenStreamIssue issue in result.Issues)
+            {
+                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: {1} {2} at offset 0x{3:X} ({3}){4}: {5}", path, issue.Severity, issue.Code, issue.Offset, issue.RecordIndex >= 0 ? string.Format(CultureInfo.InvariantCulture, ", record #{0} {1}", issue.RecordIndex, issue.RecordType) : string.Empty, issue.Message));
+            }
+
+            WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: {1} ({2} errors, {3} warnings, {4} records, {5} pages)", path, result.IsValid ? "valid" : "invalid", result.ErrorCount, result.WarningCount, result.RecordCount, result.PageCount));
+            WriteObject(result.IsValid);
+        }
+
+        /// <inheritdoc/>
+        protected override void StopProcessing() => _cancel.Cancel();
+
+        /// <inheritdoc/>
+        protected override void EndProcessing() => _cancel.Dispose();
+    }
+}
