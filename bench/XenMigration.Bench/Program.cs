@@ -3,7 +3,7 @@ using XenMigration.Bench;
 using XenMigration.TestSupport;
 
 // Usage: dotnet run -c Release --project bench/XenMigration.Bench -- [--runs N] [--dir DIR] [suite...]
-// Suites: reader (default: all). Prints each figure as it is measured, then a markdown table.
+// Suites: reader, verify (default: all). Prints each figure as it is measured, then a markdown table.
 int runs = 5;
 string dir = Path.Combine(Path.GetTempPath(), "xenmigration-bench");
 var suites = new List<string>();
@@ -25,6 +25,11 @@ Console.WriteLine($"XenMigration benchmarks: {runs} runs per figure (median), fi
 if (All("reader"))
 {
     ReaderSuite.Run(h, ws, host);
+}
+
+if (All("verify"))
+{
+    VerifySuite.Run(h, ws, host);
 }
 
 Console.WriteLine();

@@ -139,6 +139,16 @@ public class DocsAndScriptsTests
     }
 
     [Fact]
+    public void EveryVerificationCodeIsDocumentedWithItsSeverity()
+    {
+        string doc = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "docs", "cmdlets", "Test-XenStream.md"));
+        foreach (XenMigration.Verification.XenIssueCode code in XenMigration.Verification.XenIssueCodes.All)
+        {
+            Assert.Contains("| " + code.Code + " | " + code.Severity + " |", doc);
+        }
+    }
+
+    [Fact]
     public void EveryScriptAndDataFileInTheRepositoryParses()
     {
         var files = Directory.EnumerateFiles(Fixtures.RepoRoot, "*.*", SearchOption.AllDirectories)
