@@ -30,6 +30,14 @@ namespace XenMigration.Framing
         public const string UnknownRecordType = "UnknownRecordType";
         /// <summary>A record's contents are malformed.</summary>
         public const string InvalidRecord = "InvalidRecord";
+        /// <summary>A legacy (Xen 4.5 and older) stream breaks its format.</summary>
+        public const string InvalidLegacyStream = "InvalidLegacyStream";
+        /// <summary>A legacy stream uses a feature that cannot be converted (tmem, Remus compression, unknown device-model records).</summary>
+        public const string UnsupportedLegacyChunk = "UnsupportedLegacyChunk";
+        /// <summary>The bitness of the toolstack that wrote a legacy stream cannot be told from its contents.</summary>
+        public const string AmbiguousWidth = "AmbiguousWidth";
+        /// <summary>The input is already a v2 stream: there is nothing to convert.</summary>
+        public const string NotLegacyStream = "NotLegacyStream";
     }
 
     /// <summary>

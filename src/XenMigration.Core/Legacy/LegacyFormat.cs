@@ -1,0 +1,75 @@
+using System.Collections.Generic;
+using XenMigration.Libxc;
+
+namespace XenMigration.Legacy
+{
+    /// <summary>Chunk ids of the legacy (Xen 4.5 and older) libxc stream body (xen.md §4.3).</summary>
+    public enum LegacyChunk
+    {
+#pragma warning disable CS1591 // Xen's XC_SAVE_ID_* names
+        End = 0,
+        EnableVerifyMode = -1,
+        VcpuInfo = -2,
+        HvmIdentPt = -3,
+        HvmVm86Tss = -4,
+        Tmem = -5,
+        TmemExtra = -6,
+        TscInfo = -7,
+        HvmConsolePfn = -8,
+        LastCheckpoint = -9,
+        HvmAcpiIoportsLocation = -10,
+        HvmViridian = -11,
+        CompressedData = -12,
+        EnableCompression = -13,
+        HvmGenerationIdAddr = -14,
+        HvmPagingRingPfn = -15,
+        HvmMonitorRingPfn = -16,
+        HvmSharingRingPfn = -17,
+        Toolstack = -18,
+        HvmIoreqServerPfn = -19,
+        HvmNrIoreqServerPages = -20,
+#pragma warning restore CS1591
+    }
+
+    /// <summary>Constants of the legacy stream.</summary>
+    public static class LegacyFormat
+    {
+        /// <summary>Most pages in one batch (MAX_BATCH_SIZE).</summary>
+        public const int MaxBatch = 1024;
+        /// <summary>Highest vCPU id of a VCPU_INFO chunk.</summary>
+        public const int MaxVcpuId = 4095;
+        /// <summary>The filler the old saver left for pfns it could not map: XTAB with pfn 0.</summary>
+        public const ulong XtabFiller = 0xF0000000;
+        /// <summary>Signature of the only device-model record that can be converted.</summary>
+        public const string QemuSignature = "DeviceModelRecord0002";
+        /// <summary>Length of device-model record signatures.</summary>
+        public const int SignatureLength = 21;
+        /// <summary>Size of the per-vCPU extended context in the PV tail.</summary>
+        public const int ExtendedContextSize = 128;
+
+        /// <summary>Chunks that carry one HVM param (u32 pad + u64 value), and the param each becomes.</summary>
+        public static IReadOnlyDictionary<LegacyChunk, ulong> ParamChunks { get; } = new Dictionary<LegacyChunk, ulong>
+        {
+            [LegacyChunk.HvmIdentPt] = HvmParamNames.IdentPt,
+            [LegacyChunk.HvmVm86Tss] = HvmParamNames.Vm86Tss,
+            [LegacyChunk.HvmConsolePfn] = HvmParamNames.ConsolePfn,
+            [LegacyChunk.HvmAcpiIoportsLocation] = HvmParamNames.AcpiIoportsLocation,
+            [LegacyChunk.HvmViridian] = HvmParamNames.Viridian,
+            [LegacyChunk.HvmGenerationIdAddr] = HvmParamNames.VmGenerationIdAddr,
+            [LegacyChunk.HvmPagingRingPfn] = HvmParamNames.PagingRingPfn,
+            [LegacyChunk.HvmMonitorRingPfn] = HvmParamNames.MonitorRingPfn,
+            [LegacyChunk.HvmSharingRingPfn] = HvmParamNames.SharingRingPfn,
+            [LegacyChunk.HvmIoreqServerPfn] = HvmParamNames.IoreqServerPfn,
+            [LegacyChunk.HvmNrIoreqServerPages] = HvmParamNames.NrIoreqServerPages,
+        };
+
+        /// <summary>Whether a legacy pfn word's type nibble (bits 31-28) carries page contents.</summary>
+        public static bool HasData(ulong word) => (word & 0xF0000000) < 0xD0000000;
+
+        /// <summary>Maps a legacy pfn word to a v2 PAGE_DATA word: the type nibble moves from bits 31-28 to 63-60.</summary>
+        public static ulong ToV2Word(ulong word) => ((word & 0xF0000000) << 32) | (word & 0x0FFFFFFF);
+
+        /// <summary>A name for messages.</summary>
+        public static string NameOf(int chunk) => chunk > 0 ? "page batch" : System.Enum.IsDefined(typeof(LegacyChunk), chunk) ? ((LegacyChunk)chunk).ToString() : "chunk " + chunk.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
