@@ -17,6 +17,7 @@
     TypesToProcess         = @('XenMigration.types.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'ConvertTo-XenStreamV2'
         'Get-XenStreamRecord'
         'Test-XenStream'
     )

@@ -58,6 +58,9 @@ namespace XenMigration.Commands
             XenErrorIds.UnsupportedFormat => ErrorCategory.InvalidType,
             XenErrorIds.UnsupportedVersion => ErrorCategory.NotImplemented,
             XenErrorIds.BigEndianStream => ErrorCategory.NotImplemented,
+            XenErrorIds.UnsupportedLegacyChunk => ErrorCategory.NotImplemented,
+            XenErrorIds.AmbiguousWidth => ErrorCategory.InvalidArgument,
+            XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
             _ => ErrorCategory.InvalidData,
         };
 

@@ -32,7 +32,7 @@ public class DocsAndScriptsTests
     {
         string psd1 = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "XenMigration.psd1"));
         var data = new TheoryData<string>();
-        foreach (Match m in Regex.Matches(psd1, @"'([A-Z][a-z]+-Xen[A-Za-z0-9]+)'"))
+        foreach (Match m in Regex.Matches(psd1, @"'([A-Z][A-Za-z]+-Xen[A-Za-z0-9]+)'"))
         {
             data.Add(m.Groups[1].Value);
         }
@@ -128,8 +128,8 @@ public class DocsAndScriptsTests
             Assert.True(yaml.ContainsKey("Default value"), where + "Default value");
 
             Type element = p.ParameterType.IsArray ? p.ParameterType.GetElementType()! : p.ParameterType;
-            string[]? accepted = element.IsEnum ? Enum.GetNames(element)
-                : p.Attributes.OfType<ValidateSetAttribute>().FirstOrDefault()?.ValidValues.ToArray();
+            string[]? accepted = p.Attributes.OfType<ValidateSetAttribute>().FirstOrDefault()?.ValidValues.ToArray()
+                ?? (element.IsEnum ? Enum.GetNames(element) : null);
             if (accepted is not null)
             {
                 Assert.True(yaml.ContainsKey("Accepted values"), where + "Accepted values missing");

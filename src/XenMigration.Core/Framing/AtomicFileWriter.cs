@@ -1,0 +1,110 @@
+using System;
+using System.Globalization;
+using System.IO;
+
+namespace XenMigration.Framing
+{
+    /// <summary>
+    /// Writes a file so that it appears complete or not at all: the data goes to a temporary file
+    /// beside the destination, which replaces the destination (one rename) only on
+    /// <see cref="Commit"/>. Disposing without committing deletes the temporary file, so a failed or
+    /// cancelled write leaves nothing behind and never touches an existing destination.
+    /// </summary>
+    public sealed class AtomicFileWriter : IDisposable
+    {
+        private readonly FileStream _stream;
+        private bool _done;
+
+        private AtomicFileWriter(string destination, string tempPath, FileStream stream)
+        {
+            Destination = destination;
+            TempPath = tempPath;
+            _stream = stream;
+        }
+
+        /// <summary>The file that <see cref="Commit"/> creates or replaces.</summary>
+        public string Destination { get; }
+
+        /// <summary>The temporary file being written.</summary>
+        public string TempPath { get; }
+
+        /// <summary>The temporary file's stream (readable too, so the result can be checked before committing).</summary>
+        public Stream Stream => _stream;
+
+        /// <summary>Creates the temporary file in the destination's directory.</summary>
+        public static AtomicFileWriter Create(string destination, int bufferSize = 1 << 20)
+        {
+            string full = Path.GetFullPath(destination);
+            string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException("The destination has no directory.", nameof(destination));
+            string temp = Path.Combine(directory, string.Format(CultureInfo.InvariantCulture, ".{0}.{1:N}.tmp", Path.GetFileName(full), Guid.NewGuid()));
+            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize);
+            return new AtomicFileWriter(full, temp, stream);
+        }
+
+        /// <summary>
+        /// Flushes the data to disk and moves it into place. An existing destination is replaced
+        /// when <paramref name="overwrite"/> is set (callers clear a read-only attribute first),
+        /// otherwise an <see cref="IOException"/> is thrown and the temporary file removed.
+        /// </summary>
+        public void Commit(bool overwrite)
+        {
+            if (_done)
+            {
+                throw new InvalidOperationException("The file has already been committed or abandoned.");
+            }
+
+            _stream.Flush(flushToDisk: true);
+            _stream.Dispose();
+            try
+            {
+                if (File.Exists(Destination))
+                {
+                    if (!overwrite)
+                    {
+                        throw new IOException("The file '" + Destination + "' already exists.");
+                    }
+
+                    File.Replace(TempPath, Destination, destinationBackupFileName: null);
+                }
+                else
+                {
+                    File.Move(TempPath, Destination);
+                }
+
+                _done = true;
+            }
+            finally
+            {
+                if (!_done)
+                {
+                    Abandon();
+                }
+            }
+        }
+
+        /// <summary>Deletes the temporary file unless it was committed.</summary>
+        public void Dispose()
+        {
+            if (!_done)
+            {
+                Abandon();
+            }
+        }
+
+        private void Abandon()
+        {
+            _done = true;
+            _stream.Dispose();
+            try
+            {
+                File.Delete(TempPath);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using XenMigration.Framing;
+using XenMigration.Legacy;
+using XenMigration.Libxc;
+using XenMigration.Verification;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Converts legacy (Xen 4.5 and older) save images to v2 streams, byte-identical to Xen's converter.</para>
+    /// </summary>
+    [Cmdlet(VerbsData.ConvertTo, "XenStreamV2", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ConvertToXenStreamV2Command : InputFileCmdlet
+    {
+        private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
+        private int _inputs;
+
+        /// <summary>The file to write (one input only). An existing directory receives a file of the input's name.</summary>
+        [Parameter(Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string? Destination { get; set; }
+
+        /// <summary>The directory that receives one converted file per input, named like the input.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? DestinationFolder { get; set; }
+
+        /// <summary>PV or HVM: the legacy format does not record it.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateSet("Pv", "Hvm", IgnoreCase = true)]
+        public XenGuestType GuestType { get; set; }
+
+        /// <summary>Bitness of the toolstack that saved the image; detected when omitted.</summary>
+        [Parameter]
+        [ValidateSet("32", "64")]
+        public int Width { get; set; }
+
+        /// <summary>Output format; by default Libxl when the input has an xl header, else Libxc.</summary>
+        [Parameter]
+        public LegacyOutputFormat Format { get; set; }
+
+        /// <summary>Libxc output: leave out the HVM device-model (QEMU) record.</summary>
+        [Parameter]
+        public SwitchParameter SkipQemu { get; set; }
+
+        /// <summary>Replace a read-only destination.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Never replace an existing destination.</summary>
+        [Parameter]
+        [Alias("NoOverwrite")]
+        public SwitchParameter NoClobber { get; set; }
+
+        /// <summary>Write a FileInfo for each converted file.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            if (Destination is not null && DestinationFolder is not null)
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify -Destination or -DestinationFolder, not both."), "CannotSpecifyDestinationAndDestinationFolder", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (Destination is null && DestinationFolder is null)
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify where to write the converted image: -Destination for a file, -DestinationFolder for a directory."), "DestinationRequired", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (SkipQemu && MyInvocation.BoundParameters.ContainsKey(nameof(Format)) && Format == LegacyOutputFormat.Libxl)
+            {
+                WriteWarning("-SkipQemu has no effect with -Format Libxl: a libxl stream always carries the device-model state (as with Xen's converter).");
+            }
+        }
+
+        /// <inheritdoc/>
+        protected override void ProcessFile(string path)
+        {
+            string destination;
+            try
+            {
+                destination = DestinationFor(path);
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException || ex is SessionStateException)
+            {
+                WriteError(ErrorRecords.Create(ex, "InvalidDestination", ErrorCategory.InvalidArgument, Destination ?? DestinationFolder));
+                return;
+            }
+
+            if (++_inputs > 1 && Destination is not null && !Directory.Exists(destination))
+            {
+                WriteError(ErrorRecords.Create(new ArgumentException("-Destination names a single file but several inputs were given; use -DestinationFolder."), "DestinationTakesOneFile", ErrorCategory.InvalidArgument, path));
+                return;
+            }
+
+            ErrorRecord? refusal = OutputFiles.Check(destination, path, NoClobber, Force);
+            if (refusal is not null)
+            {
+                WriteError(refusal);
+                return;
+            }
+
+            string format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format.ToString().ToLowerInvariant() : "v2";
+            if (!ShouldProcess(destination, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0} image '{1}' to a {2} stream", GuestType, path, format)))
+            {
+                return;
+            }
+
+            Convert(path, destination);
+        }
+
+        /// <inheritdoc/>
+        protected override void StopProcessing() => _cancel.Cancel();
+
+        /// <inheritdoc/>
+        protected override void EndProcessing() => _cancel.Dispose();
+
+        private void Convert(string path, string destination)
+        {
+            var progress = new ProgressReporter(this, 0x58454E33, "ConvertTo-XenStreamV2");
+            var options = new LegacyConversionOptions
+            {
+                GuestType = GuestType,
+                Width = MyInvocation.BoundParameters.ContainsKey(nameof(Width)) ? Width : null,
+                Format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format : null,
+                SkipQemu = SkipQemu,
+                Log = line => WriteVerbose(path + ": " + line),
+                Progress = (done, total) => progress.Report(path, done, total),
+                CancellationToken = _cancel.Token,
+            };
+            try
+            {
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(destination)!);
+                using FileStream input = XenFile.OpenRead(path);
+                using AtomicFileWriter output = AtomicFileWriter.Create(destination);
+                LegacyConversionResult result = LegacyStreamConverter.Convert(input, output.Stream, options);
+
+                // The result must pass the verifier before it may replace anything.
+                output.Stream.Position = 0;
+                XenStreamValidationResult check = XenStreamVerifier.Verify(output.Stream, new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = _cancel.Token }, leaveOpen: true);
+                if (check.ErrorCount > 0)
+                {
+                    string issues = string.Join("; ", check.Issues.Where(i => i.Severity == XenIssueSeverity.Error).Take(5).Select(i => i.Code + ": " + i.Message));
+                    WriteError(ErrorRecords.Create(new InvalidDataException("The converted stream does not pass verification, so nothing was written: " + issues), "ConversionFailedVerification", ErrorCategory.InvalidResult, path));
+                    return;
+                }
+
+                OutputFiles.Commit(output, Force);
+                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} stream, {3}-bit toolstack{4}, {5} pages in {6} batches, {7} bytes)", path, destination, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
+                if (PassThru)
+                {
+                    WriteObject(new FileInfo(destination));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
+            {
+                WriteError(ErrorRecords.FromException(ex, path));
+            }
+            finally
+            {
+                progress.Complete();
+            }
+        }
+
+        private string DestinationFor(string input)
+        {
+            if (DestinationFolder is not null)
+            {
+                return System.IO.Path.Combine(OutputFiles.Resolve(this, DestinationFolder), System.IO.Path.GetFileName(input));
+            }
+
+            string target = OutputFiles.Resolve(this, Destination!);
+            return Directory.Exists(target) ? System.IO.Path.Combine(target, System.IO.Path.GetFileName(input)) : target;
+        }
+    }
+}
