@@ -16,13 +16,15 @@ public sealed class Harness(int runs)
 {
     public List<Row> Rows { get; } = new();
 
-    public Row Measure(string suite, string @case, string what, Func<string> action)
+    public Row Measure(string suite, string @case, string what, Func<string> action, Action? setup = null)
     {
+        setup?.Invoke();
         action(); // warm-up: JIT, page cache
         var times = new List<double>();
         string detail = string.Empty;
         for (int i = 0; i < runs; i++)
         {
+            setup?.Invoke(); // untimed: e.g. remove the previous output and sync, so every run starts alike
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var sw = Stopwatch.StartNew();
@@ -38,7 +40,14 @@ public sealed class Harness(int runs)
     }
 
     /// <summary>Times a shell command (the baselines: cat, cp).</summary>
-    public Row Shell(string suite, string @case, string what, string command) => Measure(suite, @case, what, () =>
+    public Row Shell(string suite, string @case, string what, string command, Action? setup = null) => Measure(suite, @case, what, () =>
+    {
+        Run(command);
+        return string.Empty;
+    }, setup);
+
+    /// <summary>Runs a shell command and waits for it.</summary>
+    public static void Run(string command)
     {
         using var p = Process.Start(new ProcessStartInfo("/bin/sh", new[] { "-c", command }) { UseShellExecute = false })!;
         p.WaitForExit();
@@ -46,9 +55,7 @@ public sealed class Harness(int runs)
         {
             throw new InvalidOperationException(command + " exited with " + p.ExitCode);
         }
-
-        return string.Empty;
-    });
+    }
 
     public static void SetRatios(IEnumerable<Row> rows, Row baseline)
     {

@@ -19,6 +19,18 @@ public sealed class Workspace
         yield return Ensure("262144 x 1 page", "hvm-1g-1.libxc", new SyntheticImage(262_144, 1));
     }
 
+    public string LegacyGigabyteImage()
+    {
+        string path = Path.Combine(Dir, "hvm-1g.legacy");
+        if (!File.Exists(path) || new FileInfo(path).Length < 1L << 30)
+        {
+            Console.WriteLine($"writing {path} ...");
+            SyntheticLegacyImage.Write(path, 256);
+        }
+
+        return path;
+    }
+
     private (string, string, SyntheticImage) Ensure(string name, string file, SyntheticImage image)
     {
         string path = Path.Combine(Dir, file);

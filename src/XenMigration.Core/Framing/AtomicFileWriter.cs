@@ -28,8 +28,15 @@ namespace XenMigration.Framing
         /// <summary>The temporary file being written.</summary>
         public string TempPath { get; }
 
-        /// <summary>The temporary file's stream (readable too, so the result can be checked before committing).</summary>
+        /// <summary>The temporary file's stream.</summary>
         public Stream Stream => _stream;
+
+        /// <summary>Flushes what was written and opens the temporary file for reading (to verify it before committing).</summary>
+        public FileStream OpenRead()
+        {
+            _stream.Flush();
+            return XenFile.OpenRead(TempPath);
+        }
 
         /// <summary>Creates the temporary file in the destination's directory.</summary>
         public static AtomicFileWriter Create(string destination, int bufferSize = 1 << 20)
@@ -37,15 +44,21 @@ namespace XenMigration.Framing
             string full = Path.GetFullPath(destination);
             string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException("The destination has no directory.", nameof(destination));
             string temp = Path.Combine(directory, string.Format(CultureInfo.InvariantCulture, ".{0}.{1:N}.tmp", Path.GetFileName(full), Guid.NewGuid()));
-            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize);
+            // FileShare.Read so the result can be checked through a second, unbuffered handle.
+            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize);
             return new AtomicFileWriter(full, temp, stream);
         }
 
         /// <summary>
-        /// Flushes the data to disk and moves it into place. An existing destination is replaced
-        /// when <paramref name="overwrite"/> is set (callers clear a read-only attribute first),
-        /// otherwise an <see cref="IOException"/> is thrown and the temporary file removed.
+        /// Moves the data into place. An existing destination is replaced when
+        /// <paramref name="overwrite"/> is set (callers clear a read-only attribute first), otherwise
+        /// an <see cref="IOException"/> is thrown and the temporary file removed.
         /// </summary>
+        /// <remarks>
+        /// Before replacing an existing file the data is flushed to disk, so a crash cannot leave an
+        /// empty file where the previous version was. A new file is only flushed to the operating
+        /// system (as cp does): a crash then loses at most the new file, never earlier data.
+        /// </remarks>
         public void Commit(bool overwrite)
         {
             if (_done)
@@ -53,7 +66,7 @@ namespace XenMigration.Framing
                 throw new InvalidOperationException("The file has already been committed or abandoned.");
             }
 
-            _stream.Flush(flushToDisk: true);
+            _stream.Flush(flushToDisk: File.Exists(Destination));
             _stream.Dispose();
             try
             {

@@ -110,6 +110,32 @@ namespace XenMigration.Framing
             _bodyRemaining -= count;
         }
 
+        /// <summary>
+        /// Copies <paramref name="count"/> body bytes straight from <paramref name="source"/> (by the
+        /// kernel when both ends are files). Returns the bytes copied; fewer means the input ended.
+        /// </summary>
+        internal long CopyBody(StreamSource source, long count, byte[] scratch)
+        {
+            if (_bodyRemaining < 0 || count > _bodyRemaining)
+            {
+                throw new InvalidOperationException("The copy does not fit the open record's body.");
+            }
+
+            long n = source.CopyTo(_output, count, scratch);
+            Position += n;
+            _bodyRemaining -= n;
+            return n;
+        }
+
+        /// <summary>Copies raw (unframed) bytes from <paramref name="source"/>, as <see cref="CopyBody"/> does.</summary>
+        internal long CopyRaw(StreamSource source, long count, byte[] scratch)
+        {
+            EnsureNoOpenRecord();
+            long n = source.CopyTo(_output, count, scratch);
+            Position += n;
+            return n;
+        }
+
         /// <summary>Closes the open record: checks the body is complete and writes the padding.</summary>
         public void EndRecord()
         {

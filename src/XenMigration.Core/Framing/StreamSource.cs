@@ -241,6 +241,57 @@ namespace XenMigration.Framing
         public const int GrowthStart = 1 << 20;
 
         /// <summary>
+        /// Copies the next <paramref name="count"/> bytes to <paramref name="destination"/>: what is
+        /// buffered first, then, between two files on Linux, by the kernel (copy_file_range), and
+        /// otherwise through <paramref name="scratch"/>. Returns the bytes copied, which is less than
+        /// <paramref name="count"/> only at the end of the input.
+        /// </summary>
+        public long CopyTo(Stream destination, long count, byte[] scratch)
+        {
+            byte[] buffer = Buffer;
+            long done = Math.Min(_len - _pos, count);
+            if (done > 0)
+            {
+                destination.Write(buffer, _pos, (int)done);
+                _pos += (int)done;
+            }
+
+            if (done < count && CanSeek && KernelCopy.IsAvailable && _stream is FileStream input && destination is FileStream output)
+            {
+                // The buffer is empty here. Flush what the output buffered, copy in the kernel at
+                // explicit offsets, then move both streams past the copied range.
+                output.Flush();
+                long at = Position;
+                long copied = KernelCopy.Copy(input.SafeFileHandle, _origin + at, output.SafeFileHandle, output.Position, count - done);
+                if (copied > 0)
+                {
+                    output.Seek(copied, SeekOrigin.Current);
+                    _stream.Seek(_origin + at + copied, SeekOrigin.Begin);
+                    _bufferOffset = at + copied;
+                    _pos = 0;
+                    _len = 0;
+                    _eof = _bufferOffset >= _length;
+                    BytesFetched += copied;
+                    done += copied;
+                }
+            }
+
+            while (done < count)
+            {
+                int n = Read(scratch, 0, (int)Math.Min(scratch.Length, count - done));
+                if (n == 0)
+                {
+                    break;
+                }
+
+                destination.Write(scratch, 0, n);
+                done += n;
+            }
+
+            return done;
+        }
+
+        /// <summary>
         /// Advances <paramref name="count"/> bytes: inside the buffer when they are there, by seeking
         /// on a seekable stream, otherwise by reading and discarding. Returns the bytes advanced, which
         /// is less than <paramref name="count"/> only when the stream ends first (a seekable stream is

@@ -502,11 +502,6 @@ namespace XenMigration.Legacy
                 }
 
                 int bytes = dataPages * LibxcFormat.PageSize;
-                if (_in.Read(pages, 0, bytes) != bytes)
-                {
-                    throw Truncated("the pages of a page batch");
-                }
-
                 if (words.Count == 0)
                 {
                     // Xen's converter writes a PAGE_DATA with count 0 here, which Xen refuses to restore.
@@ -524,7 +519,11 @@ namespace XenMigration.Legacy
 
                 o.BeginRecord(LibxcFormat.PageData, (long)head.Length + bytes);
                 o.WriteBody(head.Span);
-                o.WriteBody(pages, 0, bytes);
+                if (o.CopyBody(_in, bytes, pages) != bytes)
+                {
+                    throw Truncated("the pages of a page batch");
+                }
+
                 o.EndRecord();
                 _result.PageBatches++;
                 _result.Pages += dataPages;
@@ -808,32 +807,18 @@ namespace XenMigration.Legacy
 
             private void CopyRaw(long length, string what, FramedRecordWriter? body)
             {
-                byte[] buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(length, 1), 1 << 20));
+                byte[] scratch = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(length, 1), 1 << 20));
                 try
                 {
-                    for (long done = 0; done < length;)
+                    long copied = body is null ? _out.Frames.CopyRaw(_in, length, scratch) : body.CopyBody(_in, length, scratch);
+                    if (copied != length)
                     {
-                        int n = (int)Math.Min(buffer.Length, length - done);
-                        if (_in.Read(buffer, 0, n) != n)
-                        {
-                            throw Truncated(what);
-                        }
-
-                        if (body is null)
-                        {
-                            _out.Frames.WriteRaw(new ReadOnlySpan<byte>(buffer, 0, n));
-                        }
-                        else
-                        {
-                            body.WriteBody(buffer, 0, n);
-                        }
-
-                        done += n;
+                        throw Truncated(what);
                     }
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    ArrayPool<byte>.Shared.Return(scratch);
                 }
             }
 

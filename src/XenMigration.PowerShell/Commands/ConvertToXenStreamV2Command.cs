@@ -144,8 +144,7 @@ namespace XenMigration.Commands
                 LegacyConversionResult result = LegacyStreamConverter.Convert(input, output.Stream, options);
 
                 // The result must pass the verifier before it may replace anything.
-                output.Stream.Position = 0;
-                XenStreamValidationResult check = XenStreamVerifier.Verify(output.Stream, new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = _cancel.Token }, leaveOpen: true);
+                XenStreamValidationResult check = XenStreamVerifier.Verify(output.OpenRead(), new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = _cancel.Token });
                 if (check.ErrorCount > 0)
                 {
                     string issues = string.Join("; ", check.Issues.Where(i => i.Severity == XenIssueSeverity.Error).Take(5).Select(i => i.Code + ": " + i.Message));
@@ -157,7 +156,8 @@ namespace XenMigration.Commands
                 WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} stream, {3}-bit toolstack{4}, {5} pages in {6} batches, {7} bytes)", path, destination, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
                 if (PassThru)
                 {
-                    WriteObject(new FileInfo(destination));
+                    // The provider's item carries PSPath, so piping it on binds -LiteralPath (brackets work).
+                    WriteObject(InvokeProvider.Item.Get(new[] { destination }, force: true, literalPath: true), enumerateCollection: true);
                 }
             }
             catch (OperationCanceledException)

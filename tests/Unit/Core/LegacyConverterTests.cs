@@ -74,6 +74,33 @@ public class LegacyConverterTests
         Assert.Contains(verification.Issues, i => i.Code == XenIssueCodes.LegacyConverted);
     }
 
+    [Theory]
+    [InlineData("hvm-many-pages")]
+    [InlineData("pv64-tool64-libxl")]
+    [InlineData("hvm-tool32-libxc")]
+    public void FileToFileConversionCopiesPagesInTheKernelAndStaysByteIdentical(string name)
+    {
+        var (spec, format, skipQemu) = Case(name);
+        string dir = Path.Combine(Path.GetTempPath(), "xm-kc-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string input = Path.Combine(dir, "in.legacy");
+            File.WriteAllBytes(input, LegacyImages.Build(spec));
+            using (var i = XenFile.OpenRead(input))
+            using (var o = new FileStream(Path.Combine(dir, "out.save"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 4096))
+            {
+                LegacyStreamConverter.Convert(i, o, new LegacyConversionOptions { GuestType = spec.GuestType, Format = format, SkipQemu = skipQemu });
+            }
+
+            Assert.Equal(LegacyImages.Expected(spec, format, skipQemu), File.ReadAllBytes(Path.Combine(dir, "out.save")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void ConvertedStreamsReadBackWithTheMappedFields()
     {

@@ -22,15 +22,16 @@ public class ConvertToXenStreamV2Tests
         using var dir = new TempDir();
         string input = dir.File("old-vm.save", LegacyImages.Build(s_hvm));
         string before = Hash(input);
+        string output = dir.Combine("vm [new].save");
         var r = PsHost.Run("""
             ConvertTo-XenStreamV2 -Path $in -Destination $out -GuestType Hvm -PassThru -Verbose | Test-XenStream
-            """, ("in", input), ("out", dir.Combine("vm.save")));
+            """, ("in", input), ("out", output));
         r.AssertNoErrors();
         Assert.Equal(true, Assert.Single(r.Output).BaseObject);
-        Assert.Equal(LegacyImages.Expected(s_hvm, LegacyOutputFormat.Libxl), File.ReadAllBytes(dir.Combine("vm.save")));
+        Assert.Equal(LegacyImages.Expected(s_hvm, LegacyOutputFormat.Libxl), File.ReadAllBytes(output));
         Assert.Equal(before, Hash(input));
         Assert.Contains(r.Verbose, v => v.Message.Contains("Toolstack width: 64-bit (detected", StringComparison.Ordinal));
-        Assert.Contains(r.Verbose, v => v.Message.Contains("wrote " + dir.Combine("vm.save"), StringComparison.Ordinal));
+        Assert.Contains(r.Verbose, v => v.Message.Contains("wrote " + output, StringComparison.Ordinal));
         Assert.Empty(Leftovers(dir.Path));
     }
 
