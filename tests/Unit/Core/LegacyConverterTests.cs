@@ -17,7 +17,7 @@ public class LegacyConverterTests
     {
         "pv64-tool64-libxc", "pv64-tool64-libxl", "pv32-tool32-libxc", "pv32-tool64-libxl", "pv64-tool32-libxc",
         "pv-no-extv-no-xsave", "pv-sparse-vcpus", "hvm-tool64-xl-libxl", "hvm-tool32-libxc", "hvm-tool64-libxc-skipqemu",
-        "hvm-tool32-xl-libxl", "hvm-no-params-no-physmap", "hvm-many-pages",
+        "hvm-tool32-xl-libxl", "hvm-no-params-no-physmap", "hvm-many-pages", "hvm-xl-without-config", "pv-xl-text-config",
     };
 
     private static (LegacySpec Spec, LegacyOutputFormat Format, bool SkipQemu) Case(string name) => name switch
@@ -34,6 +34,8 @@ public class LegacyConverterTests
         "hvm-tool64-libxc-skipqemu" => (new LegacySpec(), LegacyOutputFormat.Libxc, true),
         "hvm-tool32-xl-libxl" => (new LegacySpec { Width = 32, XlHeader = true }, LegacyOutputFormat.Libxl, false),
         "hvm-no-params-no-physmap" => (new LegacySpec { ParamChunks = Array.Empty<LegacyChunk>(), Physmaps = Array.Empty<Physmap>(), Tsc = false, VerifyAndCheckpointChunks = false }, LegacyOutputFormat.Libxl, false),
+        "hvm-xl-without-config" => (new LegacySpec { XlHeader = true, Config = null }, LegacyOutputFormat.Libxl, false),
+        "pv-xl-text-config" => (new LegacySpec { GuestType = XenGuestType.Pv, XlHeader = true, Config = "name = \"old\"\nmemory = 512\n" }, LegacyOutputFormat.Libxl, false),
         "hvm-many-pages" => (new LegacySpec { Pages = 3000, BatchSize = 1024, FillersPerBatch = 0, QemuState = File.ReadAllBytes(Fixtures.QemuDevicesState) }, LegacyOutputFormat.Libxl, false),
         _ => throw new ArgumentException(name),
     };
