@@ -66,6 +66,9 @@ namespace XenMigration.Framing
 
         public void Skip(int count) => Take(count);
 
+        /// <summary>UTF-8 text of bytes already in the span (for names read byte by byte).</summary>
+        public string Utf8At(int start, int length) => System.Text.Encoding.UTF8.GetString(_span.Slice(start, length).ToArray());
+
         /// <summary>The rest of the span, consumed.</summary>
         public ReadOnlySpan<byte> Rest() => Take(Remaining);
 
