@@ -18,7 +18,9 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'ConvertTo-XenStreamV2'
+        'Export-XenstoreDump'
         'Get-XenStreamRecord'
+        'Import-XenstoreDump'
         'Test-XenStream'
     )
     VariablesToExport      = @()
