@@ -19,6 +19,19 @@ public sealed class Workspace
         yield return Ensure("262144 x 1 page", "hvm-1g-1.libxc", new SyntheticImage(262_144, 1));
     }
 
+    public string LargeXenstoreDump(int nodes)
+    {
+        string path = Path.Combine(Dir, "xenstore-" + nodes.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".dump");
+        if (!File.Exists(path))
+        {
+            Console.WriteLine($"writing {path} ...");
+            using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+            XenstoreDumps.WriteLarge(fs, nodes);
+        }
+
+        return path;
+    }
+
     public string LegacyGigabyteImage()
     {
         string path = Path.Combine(Dir, "hvm-1g.legacy");

@@ -123,79 +123,20 @@ namespace XenMigration.Xenstore
         }
 
         /// <summary>Everything wrong with the collected records, as messages; empty when they can be written.</summary>
-        public IReadOnlyList<string> Validate(uint version)
-        {
-            var errors = new List<string>();
-            var connections = new HashSet<uint>();
-            var transactions = new HashSet<(uint, uint)>();
-            var committed = new HashSet<string>(StringComparer.Ordinal);
-            var pending = new HashSet<(uint, uint, string)>();
-            var domains = new HashSet<ushort>();
-            int globals = 0;
-            foreach (XenstoreRecord r in _records)
-            {
-                switch (r)
-                {
-                    case XenstoreConnectionRecord c when !connections.Add(c.ConnectionId):
-                        errors.Add(Describe(r) + ": connection id " + c.ConnectionId.ToString(CultureInfo.InvariantCulture) + " appears twice");
-                        break;
-                    case XenstoreTransactionRecord t when !transactions.Add((t.ConnectionId, t.TransactionId)):
-                        errors.Add(Describe(r) + ": the transaction appears twice");
-                        break;
-                    case XenstoreDomainRecord d when !domains.Add(d.DomainId):
-                        errors.Add(Describe(r) + ": DOMAIN_DATA for the domain appears twice");
-                        break;
-                    case XenstoreGlobalRecord when ++globals > 1:
-                        errors.Add(Describe(r) + ": GLOBAL_DATA appears more than once");
-                        break;
-                }
-            }
-
-            foreach (XenstoreRecord r in _records)
-            {
-                switch (r)
-                {
-                    case XenstoreNodeRecord n:
-                        CheckNode(n, errors, committed, pending, transactions);
-                        break;
-                    case XenstoreWatchRecord w:
-                        if (!connections.Contains(w.ConnectionId))
-                        {
-                            errors.Add(Describe(r) + ": the watch belongs to connection " + w.ConnectionId.ToString(CultureInfo.InvariantCulture) + ", which the dump does not contain");
-                        }
-
-                        if (w.WatchPath.Length == 0 || w.Token.Length == 0)
-                        {
-                            errors.Add(Describe(r) + ": the watch path and token must not be empty");
-                        }
-
-                        if (w.Type == XenstoreRecordType.WatchExtended && version < 2 && w.Depth is ushort depth && depth != XenstoreFormat.UnlimitedDepth)
-                        {
-                            errors.Add(Describe(r) + ": a watch limited to depth " + depth.ToString(CultureInfo.InvariantCulture) + " needs version 2 (WATCH_DATA_EXTENDED)");
-                        }
-
-                        break;
-                    case XenstoreTransactionRecord t when !connections.Contains(t.ConnectionId):
-                        errors.Add(Describe(r) + ": the transaction belongs to connection " + t.ConnectionId.ToString(CultureInfo.InvariantCulture) + ", which the dump does not contain");
-                        break;
-                }
-            }
-
-            return errors;
-        }
+        public IReadOnlyList<string> Validate(uint version) => Analyze(version).Errors;
 
         /// <summary>Writes the dump: header, records in dependency order, END.</summary>
         public void Write(Stream output, uint version, bool bigEndian)
         {
-            IReadOnlyList<string> errors = Validate(version);
-            if (errors.Count > 0)
+            Analysis analysis = Analyze(version);
+            if (analysis.Errors.Count > 0)
             {
-                throw new InvalidDataException("The records cannot be written as a xenstore dump: " + string.Join("; ", errors.Take(10)) + (errors.Count > 10 ? string.Format(CultureInfo.InvariantCulture, "; and {0} more", errors.Count - 10) : string.Empty));
+                throw new InvalidDataException("The records cannot be written as a xenstore dump: " + string.Join("; ", analysis.Errors.Take(10)) + (analysis.Errors.Count > 10 ? string.Format(CultureInfo.InvariantCulture, "; and {0} more", analysis.Errors.Count - 10) : string.Empty));
             }
 
             var writer = new XenstoreDumpWriter(output, version, bigEndian);
             writer.WriteHeader();
-            foreach (XenstoreRecord r in Ordered())
+            foreach (XenstoreRecord r in Order(analysis))
             {
                 writer.Write(r);
             }
@@ -204,99 +145,178 @@ namespace XenMigration.Xenstore
         }
 
         /// <summary>The records in the order they will be written (intermediate nodes included).</summary>
-        public IReadOnlyList<XenstoreRecord> Ordered()
+        public IReadOnlyList<XenstoreRecord> Ordered() => Order(Analyze(XenstoreFormat.CurrentVersion));
+
+        // Writes each record after the one it depends on, keeping the given order wherever it is
+        // already right: a record whose dependency is still to come waits for it, and is released
+        // (with everything waiting on it, in input order) as soon as it has been written.
+        private static List<XenstoreRecord> Order(Analysis a)
         {
-            List<XenstoreRecord> items = WithIntermediateNodes();
-            var provided = new HashSet<string>(StringComparer.Ordinal);
-            foreach (XenstoreRecord r in items)
+            var result = new List<XenstoreRecord>(a.Items.Count);
+            var emitted = new bool[a.Items.Count];
+            var waiting = new Dictionary<int, List<int>>();
+            var queue = new Queue<int>();
+            for (int i = 0; i < a.Items.Count; i++)
             {
-                string? key = Provides(r);
-                if (key is not null)
+                int dep = a.DependsOn[i];
+                if (dep >= 0 && !emitted[dep])
                 {
-                    provided.Add(key);
+                    if (!waiting.TryGetValue(dep, out List<int>? list))
+                    {
+                        list = new List<int>();
+                        waiting.Add(dep, list);
+                    }
+
+                    list.Add(i);
+                    continue;
                 }
-            }
 
-            var emitted = new HashSet<string>(StringComparer.Ordinal);
-            var waiting = new Dictionary<string, List<XenstoreRecord>>(StringComparer.Ordinal);
-            var result = new List<XenstoreRecord>(items.Count);
-
-            void Emit(XenstoreRecord r)
-            {
-                var queue = new Queue<XenstoreRecord>();
-                queue.Enqueue(r);
+                queue.Enqueue(i);
                 while (queue.Count > 0)
                 {
-                    XenstoreRecord next = queue.Dequeue();
-                    result.Add(next);
-                    string? key = Provides(next);
-                    if (key is not null && emitted.Add(key) && waiting.TryGetValue(key, out List<XenstoreRecord>? released))
+                    int next = queue.Dequeue();
+                    result.Add(a.Items[next]);
+                    emitted[next] = true;
+                    if (waiting.TryGetValue(next, out List<int>? released))
                     {
-                        waiting.Remove(key);
-                        foreach (XenstoreRecord w in released)
+                        waiting.Remove(next);
+                        foreach (int w in released)
                         {
-                            string? unmet = Unmet(w, provided, emitted);
-                            if (unmet is null)
-                            {
-                                queue.Enqueue(w);
-                            }
-                            else
-                            {
-                                Wait(waiting, unmet, w);
-                            }
+                            queue.Enqueue(w);
                         }
                     }
-                }
-            }
-
-            foreach (XenstoreRecord r in items)
-            {
-                string? unmet = Unmet(r, provided, emitted);
-                if (unmet is null)
-                {
-                    Emit(r);
-                }
-                else
-                {
-                    Wait(waiting, unmet, r);
                 }
             }
 
             return result;
         }
 
-        private static void Wait(Dictionary<string, List<XenstoreRecord>> waiting, string key, XenstoreRecord r)
+        private sealed class Analysis
         {
-            if (!waiting.TryGetValue(key, out List<XenstoreRecord>? list))
+            public Analysis(List<XenstoreRecord> items)
             {
-                list = new List<XenstoreRecord>();
-                waiting.Add(key, list);
+                Items = items;
+                DependsOn = new int[items.Count];
             }
 
-            list.Add(r);
+            public List<XenstoreRecord> Items { get; }
+
+            /// <summary>Index of the item each one must follow, or -1.</summary>
+            public int[] DependsOn { get; }
+
+            public List<string> Errors { get; } = new List<string>();
         }
 
-        // What a record must come after, if that is in the dump and not written yet.
-        private static string? Unmet(XenstoreRecord r, HashSet<string> provided, HashSet<string> emitted)
+        private Analysis Analyze(uint version)
         {
-            string? need = r switch
+            var a = new Analysis(WithIntermediateNodes());
+            var connections = new Dictionary<uint, int>();
+            var transactions = new Dictionary<(uint, uint), int>();
+            var committed = new Dictionary<string, int>(StringComparer.Ordinal);
+            var pending = new HashSet<(uint, uint, string)>();
+            var domains = new HashSet<ushort>();
+            int globals = 0;
+            for (int i = 0; i < a.Items.Count; i++)
             {
-                XenstoreWatchRecord w => "conn:" + w.ConnectionId.ToString(CultureInfo.InvariantCulture),
-                XenstoreTransactionRecord t => "conn:" + t.ConnectionId.ToString(CultureInfo.InvariantCulture),
-                XenstoreNodeRecord { IsPending: true } n => "tx:" + n.ConnectionId.ToString(CultureInfo.InvariantCulture) + ":" + n.TransactionId.ToString(CultureInfo.InvariantCulture),
-                XenstoreNodeRecord n when XenstoreFormat.ParentOf(n.Path) is string parent => "node:" + parent,
-                _ => null,
-            };
-            return need is not null && provided.Contains(need) && !emitted.Contains(need) ? need : null;
-        }
+                switch (a.Items[i])
+                {
+                    case XenstoreConnectionRecord c:
+                        if (connections.ContainsKey(c.ConnectionId))
+                        {
+                            a.Errors.Add(Describe(c) + ": connection id " + c.ConnectionId.ToString(CultureInfo.InvariantCulture) + " appears twice");
+                        }
+                        else
+                        {
+                            connections.Add(c.ConnectionId, i);
+                        }
 
-        private static string? Provides(XenstoreRecord r) => r switch
-        {
-            XenstoreConnectionRecord c => "conn:" + c.ConnectionId.ToString(CultureInfo.InvariantCulture),
-            XenstoreTransactionRecord t => "tx:" + t.ConnectionId.ToString(CultureInfo.InvariantCulture) + ":" + t.TransactionId.ToString(CultureInfo.InvariantCulture),
-            XenstoreNodeRecord { IsPending: false } n => "node:" + n.Path,
-            _ => null,
-        };
+                        break;
+                    case XenstoreTransactionRecord t:
+                        if (transactions.ContainsKey((t.ConnectionId, t.TransactionId)))
+                        {
+                            a.Errors.Add(Describe(t) + ": the transaction appears twice");
+                        }
+                        else
+                        {
+                            transactions.Add((t.ConnectionId, t.TransactionId), i);
+                        }
+
+                        break;
+                    case XenstoreNodeRecord { IsPending: false } n:
+                        if (committed.ContainsKey(n.Path))
+                        {
+                            a.Errors.Add(Describe(n) + ": the path appears twice");
+                        }
+                        else
+                        {
+                            committed.Add(n.Path, i);
+                        }
+
+                        break;
+                    case XenstoreDomainRecord d when !domains.Add(d.DomainId):
+                        a.Errors.Add(Describe(d) + ": DOMAIN_DATA for the domain appears twice");
+                        break;
+                    case XenstoreGlobalRecord g when ++globals > 1:
+                        a.Errors.Add(Describe(g) + ": GLOBAL_DATA appears more than once");
+                        break;
+                }
+            }
+
+            for (int i = 0; i < a.Items.Count; i++)
+            {
+                XenstoreRecord r = a.Items[i];
+                a.DependsOn[i] = -1;
+                switch (r)
+                {
+                    case XenstoreNodeRecord n:
+                        CheckNode(n, a.Errors, pending, transactions);
+                        if (n.IsPending)
+                        {
+                            a.DependsOn[i] = transactions.TryGetValue((n.ConnectionId, n.TransactionId), out int tx) ? tx : -1;
+                        }
+                        else if (XenstoreFormat.ParentOf(n.Path) is string parent && committed.TryGetValue(parent, out int p))
+                        {
+                            a.DependsOn[i] = p;
+                        }
+
+                        break;
+                    case XenstoreWatchRecord w:
+                        if (connections.TryGetValue(w.ConnectionId, out int wc))
+                        {
+                            a.DependsOn[i] = wc;
+                        }
+                        else
+                        {
+                            a.Errors.Add(Describe(r) + ": the watch belongs to connection " + w.ConnectionId.ToString(CultureInfo.InvariantCulture) + ", which the dump does not contain");
+                        }
+
+                        if (w.WatchPath.Length == 0 || w.Token.Length == 0)
+                        {
+                            a.Errors.Add(Describe(r) + ": the watch path and token must not be empty");
+                        }
+
+                        if (w.Type == XenstoreRecordType.WatchExtended && version < 2 && w.Depth is ushort depth && depth != XenstoreFormat.UnlimitedDepth)
+                        {
+                            a.Errors.Add(Describe(r) + ": a watch limited to depth " + depth.ToString(CultureInfo.InvariantCulture) + " needs version 2 (WATCH_DATA_EXTENDED)");
+                        }
+
+                        break;
+                    case XenstoreTransactionRecord t:
+                        if (connections.TryGetValue(t.ConnectionId, out int tc))
+                        {
+                            a.DependsOn[i] = tc;
+                        }
+                        else
+                        {
+                            a.Errors.Add(Describe(r) + ": the transaction belongs to connection " + t.ConnectionId.ToString(CultureInfo.InvariantCulture) + ", which the dump does not contain");
+                        }
+
+                        break;
+                }
+            }
+
+            return a;
+        }
 
         // Nodes added below a root get the missing nodes between the root and them, inserted
         // just before the first node that needs them.
@@ -340,7 +360,7 @@ namespace XenMigration.Xenstore
             return result;
         }
 
-        private static void CheckNode(XenstoreNodeRecord n, List<string> errors, HashSet<string> committed, HashSet<(uint, uint, string)> pending, HashSet<(uint, uint)> transactions)
+        private static void CheckNode(XenstoreNodeRecord n, List<string> errors, HashSet<(uint, uint, string)> pending, Dictionary<(uint, uint), int> transactions)
         {
             string? pathProblem = XenstoreFormat.CheckNodePath(n.Path);
             if (pathProblem is not null)
@@ -355,7 +375,7 @@ namespace XenMigration.Xenstore
 
             if (n.IsPending)
             {
-                if (!transactions.Contains((n.ConnectionId, n.TransactionId)))
+                if (!transactions.ContainsKey((n.ConnectionId, n.TransactionId)))
                 {
                     errors.Add(string.Format(CultureInfo.InvariantCulture, "{0}: the node is pending in transaction {1} of connection {2}, which the dump does not contain", Describe(n), n.TransactionId, n.ConnectionId));
                 }
@@ -364,18 +384,10 @@ namespace XenMigration.Xenstore
                 {
                     errors.Add(Describe(n) + ": the node appears twice in its transaction");
                 }
-
-                return;
             }
-
-            if (n.Permissions.Count == 0)
+            else if (n.Permissions.Count == 0)
             {
                 errors.Add(Describe(n) + ": a node needs at least one permission (the first names the owner)");
-            }
-
-            if (!committed.Add(n.Path))
-            {
-                errors.Add(Describe(n) + ": the path appears twice");
             }
         }
 
