@@ -35,7 +35,7 @@ namespace XenMigration.XenStream
     /// stable error id; a truncated input gives <see cref="XenTruncatedException"/>. After an error
     /// the reader rethrows it on every further call. Not thread-safe.
     /// </remarks>
-    public sealed class XenStreamReader : IDisposable
+    public sealed class XenStreamReader : IRecordReader<XenStreamRecord>
     {
         private const string QemuLegacySignature = "DeviceModelRecord0002";
 

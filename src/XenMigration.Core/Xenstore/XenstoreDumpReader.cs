@@ -21,7 +21,7 @@ namespace XenMigration.Xenstore
     /// byte order, either length convention (the C daemon counts the padding in a record's length,
     /// the spec does not: both frame the same way). Returns the header, every record, END, then null.
     /// </summary>
-    public sealed class XenstoreDumpReader : IDisposable
+    public sealed class XenstoreDumpReader : IRecordReader<XenstoreRecord>
     {
         private readonly StreamSource _source;
         private readonly FramedRecordReader _frames;

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Management.Automation;
 using XenMigration.Framing;
 using XenMigration.XenStream;
@@ -34,38 +33,10 @@ namespace XenMigration.Commands
         }
 
         /// <inheritdoc/>
-        protected override void ProcessFile(string path)
-        {
-            var progress = new ProgressReporter(this, 0x58454E31, "Get-XenStreamRecord");
-            try
-            {
-                // The file stays open (shared for reading) while records stream down the pipeline;
-                // Select-Object -First stops us with an exception that the using blocks let through.
-                using FileStream stream = XenFile.OpenRead(path);
-                using var reader = new XenStreamReader(stream, leaveOpen: false, new XenStreamReaderOptions { SourcePath = path });
-                XenStreamRecord? record;
-                while ((record = reader.ReadNext()) is not null)
-                {
-                    if (_wanted is null || _wanted[(int)record.Type])
-                    {
-                        WriteObject(record);
-                    }
-
-                    progress.Report(path, reader.Position, reader.Length);
-                    if (Stopping)
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                WriteError(ErrorRecords.FromException(ex, path));
-            }
-            finally
-            {
-                progress.Complete();
-            }
-        }
+        protected override void ProcessFile(string path) => WriteRecords(
+            path,
+            0x58454E31,
+            stream => new XenStreamReader(stream, leaveOpen: false, new XenStreamReaderOptions { SourcePath = path }),
+            record => _wanted is null || _wanted[(int)record.Type]);
     }
 }

@@ -1,7 +1,5 @@
 using System;
-using System.IO;
 using System.Management.Automation;
-using XenMigration.Framing;
 using XenMigration.Xenstore;
 
 namespace XenMigration.Commands
@@ -34,37 +32,11 @@ namespace XenMigration.Commands
         }
 
         /// <inheritdoc/>
-        protected override void ProcessFile(string path)
-        {
-            var progress = new ProgressReporter(this, 0x58454E34, "Import-XenstoreDump");
-            try
-            {
-                using FileStream stream = XenFile.OpenRead(path);
-                using var reader = new XenstoreDumpReader(stream, leaveOpen: false, new XenstoreDumpReaderOptions { SourcePath = path });
-                XenstoreRecord? record;
-                while ((record = reader.ReadNext()) is not null)
-                {
-                    if (_wanted is null || _wanted[Slot(record.Type)])
-                    {
-                        WriteObject(record);
-                    }
-
-                    progress.Report(path, reader.Position, reader.Length);
-                    if (Stopping)
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                WriteError(ErrorRecords.FromException(ex, path));
-            }
-            finally
-            {
-                progress.Complete();
-            }
-        }
+        protected override void ProcessFile(string path) => WriteRecords(
+            path,
+            0x58454E34,
+            stream => new XenstoreDumpReader(stream, leaveOpen: false, new XenstoreDumpReaderOptions { SourcePath = path }),
+            record => _wanted is null || _wanted[Slot(record.Type)]);
 
         private static int Slot(XenstoreRecordType type) => (int)type + 2;
     }

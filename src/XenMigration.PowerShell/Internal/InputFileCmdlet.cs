@@ -3,6 +3,7 @@ using System.Collections.ObjectModel;
 using System.IO;
 using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
+using XenMigration.Framing;
 
 namespace XenMigration.Commands
 {
@@ -69,6 +70,65 @@ namespace XenMigration.Commands
 
         /// <summary>Processes one resolved file-system path.</summary>
         protected abstract void ProcessFile(string path);
+
+        /// <summary>
+        /// Streams the records of one file to the pipeline as they are read: those
+        /// <paramref name="wanted"/> accepts, with throttled progress, then one error record if the
+        /// file is damaged (every good record before the fault has been written by then).
+        /// </summary>
+        protected void WriteRecords<TRecord>(string path, int activityId, Func<Stream, IRecordReader<TRecord>> open, Func<TRecord, bool> wanted)
+            where TRecord : class
+        {
+            var progress = new ProgressReporter(this, activityId, MyInvocation.MyCommand.Name);
+            try
+            {
+                // The file stays open (shared for reading) while records stream down the pipeline;
+                // Select-Object -First stops us with an exception that the using blocks let through.
+                FileStream stream = XenFile.OpenRead(path);
+                IRecordReader<TRecord> reader;
+                try
+                {
+                    reader = open(stream);
+                }
+                catch
+                {
+                    stream.Dispose();
+                    throw;
+                }
+
+                using (reader)
+                {
+                    WriteAll(path, reader, wanted, progress);
+                }
+            }
+            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
+            {
+                WriteError(ErrorRecords.FromException(ex, path));
+            }
+            finally
+            {
+                progress.Complete();
+            }
+        }
+
+        private void WriteAll<TRecord>(string path, IRecordReader<TRecord> reader, Func<TRecord, bool> wanted, ProgressReporter progress)
+            where TRecord : class
+        {
+            TRecord? record;
+            while ((record = reader.ReadNext()) is not null)
+            {
+                if (wanted(record))
+                {
+                    WriteObject(record);
+                }
+
+                progress.Report(path, reader.Position, reader.Length);
+                if (Stopping)
+                {
+                    return;
+                }
+            }
+        }
 
         private Collection<string> Resolve(string path)
         {
