@@ -37,7 +37,7 @@ function New-TestImage {
     finally {
         $w.Dispose()
     }
-    Get-Item -LiteralPath $Path
+    [System.IO.FileInfo]::new($Path)
 }
 
 function Copy-Truncated {

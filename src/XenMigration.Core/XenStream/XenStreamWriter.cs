@@ -37,6 +37,27 @@ namespace XenMigration.XenStream
         /// <summary>Writes raw bytes.</summary>
         public void WriteRaw(ReadOnlySpan<byte> bytes) => _frames.WriteRaw(bytes);
 
+        /// <summary>Writes raw bytes (an overload PowerShell scripts can call: they cannot pass spans).</summary>
+        public void WriteRaw(byte[] bytes) => _frames.WriteRaw(bytes);
+
+        /// <summary>Writes a record of any type.</summary>
+        public void WriteRecord(uint type, byte[] body) => _frames.WriteRecord(type, body);
+
+        /// <summary>Writes a libxc PAGE_DATA record (array overload for scripts).</summary>
+        public void WritePageData(IReadOnlyList<ulong> pfnWords, byte[] pages) => WritePageData(pfnWords, new ReadOnlySpan<byte>(pages));
+
+        /// <summary>Writes HVM_CONTEXT (array overload for scripts).</summary>
+        public void WriteHvmContext(byte[] blob) => WriteRecord(LibxcFormat.HvmContext, blob);
+
+        /// <summary>Writes SHARED_INFO (array overload for scripts).</summary>
+        public void WriteSharedInfo(byte[] page) => WriteRecord(LibxcFormat.SharedInfo, page);
+
+        /// <summary>Writes one of the X86_PV_VCPU_* records (array overload for scripts).</summary>
+        public void WritePvVcpu(uint type, uint vcpuId, byte[] context) => WritePvVcpu(type, vcpuId, new ReadOnlySpan<byte>(context));
+
+        /// <summary>Writes libxl EMULATOR_CONTEXT (array overload for scripts).</summary>
+        public void WriteEmulatorContext(EmulatorId emulator, uint index, byte[] state) => WriteEmulatorContext(emulator, index, new ReadOnlySpan<byte>(state));
+
         /// <summary>Writes an xl save-file header as xl does.</summary>
         public void WriteXlHeader(XlMandatoryFlags flags, string? config, bool bigEndian = false) =>
             _frames.WriteRaw(XlFormat.Encode(flags, config, bigEndian));
