@@ -75,9 +75,6 @@ namespace XenMigration.Framing
         /// <summary>Bytes actually read from the underlying stream (what skipping by seek saves).</summary>
         public long BytesFetched { get; private set; }
 
-        /// <summary>Bytes currently buffered after <see cref="Position"/>.</summary>
-        public int Buffered => _len - _pos;
-
         /// <summary>
         /// Makes at least <paramref name="count"/> bytes (at most the buffer size) available after the
         /// current position, unless the stream ends first. Returns how many are available.

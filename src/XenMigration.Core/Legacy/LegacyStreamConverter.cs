@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
@@ -86,7 +85,7 @@ namespace XenMigration.Legacy
     /// <summary>
     /// Converts legacy (Xen 4.5 and older) save images to v2 streams: the mapping of Xen's
     /// convert-legacy-stream (xen.md §4.7), byte for byte, in one streaming pass with bounded memory
-    /// (one 4 MiB page-batch buffer). Where Xen's converter writes something Xen cannot restore, this
+    /// (one 1 MiB copy buffer). Where Xen's converter writes something Xen cannot restore, this
     /// one does the correct thing instead (see the remarks).
     /// </summary>
     /// <remarks>
@@ -133,6 +132,7 @@ namespace XenMigration.Legacy
             private readonly List<KeyValuePair<ulong, ulong>> _params = new List<KeyValuePair<ulong, ulong>>();
             private readonly List<int> _onlineVcpus = new List<int>();
             private readonly ByteBuilder _xenstore = new ByteBuilder();
+            private readonly byte[] _scratch = new byte[1 << 20];
             private int _width;
             private bool _libxl;
             private byte _guestWidth;
@@ -431,44 +431,36 @@ namespace XenMigration.Legacy
 
             private void ReadChunks()
             {
-                byte[] pages = ArrayPool<byte>.Shared.Rent(LegacyFormat.MaxBatch * LibxcFormat.PageSize);
-                try
+                var seen = new HashSet<ulong>();
+                var words = new List<ulong>(LegacyFormat.MaxBatch);
+                while (true)
                 {
-                    var seen = new HashSet<ulong>();
-                    var words = new List<ulong>(LegacyFormat.MaxBatch);
-                    while (true)
+                    _options.CancellationToken.ThrowIfCancellationRequested();
+                    Report();
+                    long at = _in.Position;
+                    int id = I32("a chunk id");
+                    if (id > 0)
                     {
-                        _options.CancellationToken.ThrowIfCancellationRequested();
-                        Report();
-                        long at = _in.Position;
-                        int id = I32("a chunk id");
-                        if (id > 0)
-                        {
-                            CopyBatch(id, at, pages, words, seen);
-                            continue;
-                        }
-
-                        Log(string.Format(CultureInfo.InvariantCulture, "Chunk: {0} - {1}", id, LegacyFormat.NameOf(id)));
-                        if (id == (int)LegacyChunk.End)
-                        {
-                            if (_params.Count > 0)
-                            {
-                                WriteParams(_params, at);
-                            }
-
-                            return;
-                        }
-
-                        ReadMetadataChunk((LegacyChunk)id, at);
+                        CopyBatch(id, at, words, seen);
+                        continue;
                     }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(pages);
+
+                    Log(string.Format(CultureInfo.InvariantCulture, "Chunk: {0} - {1}", id, LegacyFormat.NameOf(id)));
+                    if (id == (int)LegacyChunk.End)
+                    {
+                        if (_params.Count > 0)
+                        {
+                            WriteParams(_params, at);
+                        }
+
+                        return;
+                    }
+
+                    ReadMetadataChunk((LegacyChunk)id, at);
                 }
             }
 
-            private void CopyBatch(int count, long at, byte[] pages, List<ulong> words, HashSet<ulong> seen)
+            private void CopyBatch(int count, long at, List<ulong> words, HashSet<ulong> seen)
             {
                 if (count > LegacyFormat.MaxBatch)
                 {
@@ -519,7 +511,7 @@ namespace XenMigration.Legacy
 
                 o.BeginRecord(LibxcFormat.PageData, (long)head.Length + bytes);
                 o.WriteBody(head.Span);
-                if (o.CopyBody(_in, bytes, pages) != bytes)
+                if (o.CopyBody(_in, bytes, _scratch) != bytes)
                 {
                     throw Truncated("the pages of a page batch");
                 }
@@ -807,18 +799,10 @@ namespace XenMigration.Legacy
 
             private void CopyRaw(long length, string what, FramedRecordWriter? body)
             {
-                byte[] scratch = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(length, 1), 1 << 20));
-                try
+                long copied = body is null ? _out.Frames.CopyRaw(_in, length, _scratch) : body.CopyBody(_in, length, _scratch);
+                if (copied != length)
                 {
-                    long copied = body is null ? _out.Frames.CopyRaw(_in, length, scratch) : body.CopyBody(_in, length, scratch);
-                    if (copied != length)
-                    {
-                        throw Truncated(what);
-                    }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(scratch);
+                    throw Truncated(what);
                 }
             }
 

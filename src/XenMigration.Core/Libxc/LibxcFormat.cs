@@ -136,20 +136,10 @@ namespace XenMigration.Libxc
         /// <summary>The record type a libxc type code means, or <see cref="XenRecordType.Unknown"/>.</summary>
         public static XenRecordType TypeOf(uint code) => code < s_types.Length ? s_types[code] : XenRecordType.Unknown;
 
-        /// <summary>The libxc type code of a record type, or null if it is not a libxc record.</summary>
-        public static uint? CodeOf(XenRecordType type)
-        {
-            int i = Array.IndexOf(s_types, type);
-            return i < 0 ? null : (uint)i;
-        }
-
         /// <summary>Xen's name of a libxc type code (as used in messages).</summary>
         public static string NameOf(uint code) => code < s_names.Length
             ? s_names[code]
             : "libxc record type 0x" + code.ToString("X8", CultureInfo.InvariantCulture);
-
-        /// <summary>The stream version that introduced a type code (2 or 3).</summary>
-        public static int SinceVersion(uint code) => code >= StaticDataEnd && code <= X86MsrPolicy ? 3 : 2;
 
         /// <summary>Whether pages of this type carry 4096 bytes of data in PAGE_DATA.</summary>
         public static bool HasData(XenPageType type) => (byte)type <= 0x4 || ((byte)type >= 0x9 && (byte)type <= 0xC);

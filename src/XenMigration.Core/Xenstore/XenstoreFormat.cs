@@ -160,9 +160,6 @@ namespace XenMigration.Xenstore
             }
         }
 
-        /// <summary>The first version in which a record type exists.</summary>
-        public static uint SinceVersion(XenstoreRecordType type) => type == XenstoreRecordType.WatchExtended ? 2u : 1u;
-
         /// <summary>
         /// Why <paramref name="path"/> is not a valid absolute node path (xenstore.txt: '/'-separated
         /// components of ASCII letters, digits and -_@, at most 3072 bytes), or null when it is.

@@ -596,7 +596,7 @@ namespace XenMigration.Xenstore
                     n++;
                 }
 
-                quotas[i] = new XenstoreQuota(NameAt(ref r, start, n), values[i]);
+                quotas[i] = new XenstoreQuota(r.Utf8At(start, n), values[i]);
             }
 
             return quotas;
@@ -613,12 +613,6 @@ namespace XenMigration.Xenstore
             {
                 b.Text(q.Name, nulTerminate: true);
             }
-        }
-
-        private static string NameAt(ref SpanReader r, int start, int length)
-        {
-            // SpanReader is forward-only; names are re-read from a snapshot of the consumed bytes.
-            return r.Utf8At(start, length);
         }
     }
 
