@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Globalization;
 
 namespace XenMigration.Framing
 {
@@ -129,6 +130,61 @@ namespace XenMigration.Framing
             DetectedFormat.Bzip2 => "a bzip2-compressed file",
             _ => "data in no format this module knows",
         };
+
+        /// <summary>The command of this module that reads <paramref name="format"/>, if any.</summary>
+        public static string? CommandFor(DetectedFormat format) => format switch
+        {
+            DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc => "Get-XenStreamRecord",
+            DetectedFormat.XenstoreDump => "Import-XenstoreDump",
+            DetectedFormat.LegacyLibxc => "ConvertTo-XenStreamV2",
+            _ => null,
+        };
+
+        /// <summary>
+        /// The error for input of <paramref name="format"/> where <paramref name="expected"/> (for
+        /// example "a Xen save image") was wanted: it names what was found and the command that
+        /// reads it, or says to decompress. Unknown data is an UnrecognizedFormat error showing its
+        /// first bytes and <paramref name="unknownHint"/>.
+        /// </summary>
+        public static XenFormatException Refuse(DetectedFormat format, ReadOnlySpan<byte> head, long offset, string expected, string? unknownHint = null)
+        {
+            string described = Describe(format);
+            if (format == DetectedFormat.Unknown)
+            {
+                return new XenFormatException(
+                    XenErrorIds.UnrecognizedFormat,
+                    string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is not {1} (first bytes: {2}).{3}", offset, expected, Hex(head), unknownHint is null ? string.Empty : " " + unknownHint),
+                    offset);
+            }
+
+            string? command = CommandFor(format);
+            string message = format is DetectedFormat.Gzip or DetectedFormat.Xz or DetectedFormat.Zstd or DetectedFormat.Bzip2
+                ? string.Format(CultureInfo.InvariantCulture, "The input is {0}. Decompress it first ({1} is stored uncompressed).", described, expected)
+                : string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is {1}, not {2}{3}.", offset, described, expected, command is null ? string.Empty : "; use " + command);
+            return new XenUnsupportedFormatException(format, message, offset, command);
+        }
+
+        /// <summary>Up to 16 bytes as hex, for messages.</summary>
+        public static string Hex(ReadOnlySpan<byte> bytes)
+        {
+            var sb = new System.Text.StringBuilder(bytes.Length * 3);
+            for (int i = 0; i < bytes.Length && i < 16; i++)
+            {
+                if (i > 0)
+                {
+                    sb.Append(' ');
+                }
+
+                sb.Append(bytes[i].ToString("x2", CultureInfo.InvariantCulture));
+            }
+
+            if (bytes.Length > 16)
+            {
+                sb.Append(" ...");
+            }
+
+            return sb.ToString();
+        }
 
         // Legacy streams have no magic. The first word is p2m_size at the toolstack's width; what
         // follows is the PV extended-info marker (all-ones) or the first chunk id: a page count

@@ -295,7 +295,7 @@ namespace XenMigration.Legacy
                     case DetectedFormat.Xz:
                     case DetectedFormat.Zstd:
                     case DetectedFormat.Bzip2:
-                        throw new XenUnsupportedFormatException(format, string.Format(CultureInfo.InvariantCulture, "The input is {0}, not a legacy Xen image.", FormatDetector.Describe(format)), at);
+                        throw FormatDetector.Refuse(format, head, at, "a legacy Xen image");
                 }
             }
 

@@ -269,26 +269,8 @@ namespace XenMigration.XenStream
             }
         }
 
-        private XenFormatException WrongFormat(DetectedFormat format, ReadOnlySpan<byte> head, long offset)
-        {
-            string? command = format switch
-            {
-                DetectedFormat.XenstoreDump => "Import-XenstoreDump",
-                DetectedFormat.LegacyLibxc => "ConvertTo-XenStreamV2",
-                _ => null,
-            };
-            string described = FormatDetector.Describe(format);
-            string message = format switch
-            {
-                DetectedFormat.Unknown => string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is not a Xen save image (first bytes: {1}). Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it with ConvertTo-XenStreamV2.", offset, Hex(head)),
-                DetectedFormat.LegacyLibxc => string.Format(CultureInfo.InvariantCulture, "The data at offset {0} looks like {1}, which this command does not read. Convert it with ConvertTo-XenStreamV2.", offset, described),
-                DetectedFormat.Gzip or DetectedFormat.Xz or DetectedFormat.Zstd or DetectedFormat.Bzip2 => string.Format(CultureInfo.InvariantCulture, "The input is {0}. Decompress it first (a Xen save image is stored uncompressed).", described),
-                _ => string.Format(CultureInfo.InvariantCulture, "The input is {0}, not a Xen save image{1}.", described, command is null ? string.Empty : "; use " + command),
-            };
-            return format == DetectedFormat.Unknown
-                ? new XenFormatException(XenErrorIds.UnrecognizedFormat, message, offset)
-                : new XenUnsupportedFormatException(format, message, offset, command);
-        }
+        private static XenFormatException WrongFormat(DetectedFormat format, ReadOnlySpan<byte> head, long offset) =>
+            FormatDetector.Refuse(format, head, offset, "a Xen save image", "Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it with ConvertTo-XenStreamV2.");
 
         private XenStreamRecord ReadXlHeader()
         {
@@ -301,7 +283,7 @@ namespace XenMigration.XenStream
 
             if (!fixedPart.Slice(0, 32).SequenceEqual(FormatDetector.XlMagic))
             {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the 32-byte xl magic is wrong (" + Hex(fixedPart.Slice(0, 32)) + ")");
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the 32-byte xl magic is wrong (" + FormatDetector.Hex(fixedPart.Slice(0, 32)) + ")");
             }
 
             XlByteOrder order;
@@ -315,7 +297,7 @@ namespace XenMigration.XenStream
             }
             else
             {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "the byte-order field is {0}, not 0x01020304 in either byte order", Hex(fixedPart.Slice(32, 4))));
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "the byte-order field is {0}, not 0x01020304 in either byte order", FormatDetector.Hex(fixedPart.Slice(32, 4))));
             }
 
             var fields = new SpanReader(fixedPart.Slice(36), order == XlByteOrder.BigEndian);
@@ -393,7 +375,7 @@ namespace XenMigration.XenStream
                     "ConvertTo-XenStreamV2");
             }
 
-            throw HeaderError(XenErrorIds.InvalidHeader, nameof(XenRecordType.LibxlHeader), offset, "the xl header announces a libxl v2 stream (STREAMv2) but the bytes that follow are not one (" + Hex(head) + ")");
+            throw HeaderError(XenErrorIds.InvalidHeader, nameof(XenRecordType.LibxlHeader), offset, "the xl header announces a libxl v2 stream (STREAMv2) but the bytes that follow are not one (" + FormatDetector.Hex(head) + ")");
         }
 
         private XenStreamRecord ReadLibxlHeader()
@@ -411,7 +393,7 @@ namespace XenMigration.XenStream
             uint options = r.U32();
             if (ident != LibxlFormat.Ident)
             {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the ident is " + Hex(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the ident is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
             }
 
             if (version != LibxlFormat.Version)
@@ -537,12 +519,12 @@ namespace XenMigration.XenStream
             uint reserved2 = r.U32();
             if (marker != LibxcFormat.Marker)
             {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the marker is " + Hex(span.Slice(0, 8)) + ", not all ones");
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the marker is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not all ones");
             }
 
             if (id != LibxcFormat.Id)
             {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the id is " + Hex(span.Slice(8, 4)) + ", not \"XENF\"");
+                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the id is " + FormatDetector.Hex(span.Slice(8, 4)) + ", not \"XENF\"");
             }
 
             if (version < 2 || version > 3)
@@ -805,27 +787,6 @@ namespace XenMigration.XenStream
                 offset,
                 _index,
                 name);
-
-        private static string Hex(ReadOnlySpan<byte> bytes)
-        {
-            var sb = new StringBuilder(bytes.Length * 3);
-            for (int i = 0; i < bytes.Length && i < 16; i++)
-            {
-                if (i > 0)
-                {
-                    sb.Append(' ');
-                }
-
-                sb.Append(bytes[i].ToString("x2", CultureInfo.InvariantCulture));
-            }
-
-            if (bytes.Length > 16)
-            {
-                sb.Append(" ...");
-            }
-
-            return sb.ToString();
-        }
 
         /// <summary>Bounded, read-only view of the current record's payload.</summary>
         private sealed class PayloadStream : Stream

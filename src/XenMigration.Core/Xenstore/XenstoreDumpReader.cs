@@ -91,10 +91,7 @@ namespace XenMigration.Xenstore
 
             if (format != DetectedFormat.XenstoreDump)
             {
-                string message = string.Format(CultureInfo.InvariantCulture, "The input is {0}, not a xenstore dump{1}.", FormatDetector.Describe(format), format is DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc ? "; use Get-XenStreamRecord" : string.Empty);
-                throw format == DetectedFormat.Unknown
-                    ? new XenFormatException(XenErrorIds.UnrecognizedFormat, message, 0)
-                    : new XenUnsupportedFormatException(format, message, 0, format is DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc ? "Get-XenStreamRecord" : null);
+                throw FormatDetector.Refuse(format, head, 0, "a xenstore dump");
             }
 
             if (!_source.TryRead(XenstoreFormat.HeaderSize, out ReadOnlySpan<byte> span))
