@@ -3,7 +3,7 @@
 
 function Import-XenMigrationUnderTest {
     $path = if ($env:XENMIGRATION_MODULE) { $env:XENMIGRATION_MODULE } else { Join-Path $PSScriptRoot '../../out/XenMigration/XenMigration.psd1' }
-    Import-Module $path -Force -ErrorAction Stop
+    Import-Module $path -Force -Global -ErrorAction Stop
 }
 
 function Get-SamplePath {
