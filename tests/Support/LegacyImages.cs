@@ -51,7 +51,8 @@ public sealed record LegacySpec
 
 /// <summary>
 /// Writes legacy streams, and — independently, from xen.md §4.7 — the v2 stream Xen's
-/// convert-legacy-stream makes of them (the test oracle for byte-identical conversion).
+/// convert-legacy-stream makes of them, for fast in-process tests of many variants. The evidence for
+/// "byte-identical to Xen's converter" is tests/Unit/Oracle, which runs Xen's own tool.
 /// </summary>
 public static class LegacyImages
 {

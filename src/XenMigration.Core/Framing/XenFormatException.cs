@@ -36,6 +36,8 @@ namespace XenMigration.Framing
         public const string UnsupportedLegacyChunk = "UnsupportedLegacyChunk";
         /// <summary>The bitness of the toolstack that wrote a legacy stream cannot be told from its contents.</summary>
         public const string AmbiguousWidth = "AmbiguousWidth";
+        /// <summary>A legacy image that parses as the other guest type than the one given.</summary>
+        public const string GuestTypeMismatch = "GuestTypeMismatch";
         /// <summary>The input is already a v2 stream: there is nothing to convert.</summary>
         public const string NotLegacyStream = "NotLegacyStream";
     }

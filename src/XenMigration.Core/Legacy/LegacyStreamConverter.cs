@@ -313,8 +313,7 @@ namespace XenMigration.Legacy
                 LegacyWidthDetector.Detection d = LegacyWidthDetector.Detect(_in.Peek(StreamSource.DefaultBufferSize), _options.GuestType);
                 if (d.Width is not int width)
                 {
-                    string message = string.Format(CultureInfo.InvariantCulture, "Cannot tell whether a 32- or a 64-bit toolstack saved the {0} image at offset {1}: {2}. Give the width of the toolstack that saved it (-Width 32 or -Width 64).", _pv ? "PV" : "HVM", at, d.Explanation);
-                    throw new XenFormatException(d.Plausible32 || d.Plausible64 ? XenErrorIds.AmbiguousWidth : XenErrorIds.InvalidLegacyStream, message, at);
+                    throw WidthFailure(d, at);
                 }
 
                 _width = width;
@@ -322,6 +321,26 @@ namespace XenMigration.Legacy
                 _result.WidthDetected = true;
                 _result.WidthExplanation = d.Explanation;
                 Log(string.Format(CultureInfo.InvariantCulture, "Toolstack width: {0}-bit (detected: {1})", width, d.Explanation));
+            }
+
+            // Width advice only helps when both widths parse. When neither does, the image is of the
+            // other guest type or not a legacy image at all: say that instead.
+            private XenFormatException WidthFailure(LegacyWidthDetector.Detection d, long at)
+            {
+                string kind = _pv ? "PV" : "HVM";
+                if (d.Plausible32 || d.Plausible64)
+                {
+                    return new XenFormatException(XenErrorIds.AmbiguousWidth, string.Format(CultureInfo.InvariantCulture, "Cannot tell whether a 32- or a 64-bit toolstack saved the {0} image at offset {1}: {2}. Give the width of the toolstack that saved it.", kind, at, d.Explanation), at);
+                }
+
+                XenGuestType other = _pv ? XenGuestType.Hvm : XenGuestType.Pv;
+                LegacyWidthDetector.Detection asOther = LegacyWidthDetector.Detect(_in.Peek(StreamSource.DefaultBufferSize), other);
+                if (asOther.Plausible32 || asOther.Plausible64)
+                {
+                    return new XenFormatException(XenErrorIds.GuestTypeMismatch, string.Format(CultureInfo.InvariantCulture, "The legacy image at offset {0} is not a {1} image: as {1} {2}. It parses as an {3} image; convert it as {3}.", at, kind, d.Explanation, other == XenGuestType.Pv ? "PV" : "HVM"), at);
+                }
+
+                return new XenFormatException(XenErrorIds.InvalidLegacyStream, string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is not a legacy Xen image of either guest type, written by a 32- or a 64-bit toolstack: as {1} {2}.", at, kind, d.Explanation), at);
             }
 
             private void ReadExtendedInfo()

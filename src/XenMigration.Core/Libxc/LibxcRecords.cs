@@ -108,14 +108,14 @@ namespace XenMigration.Libxc
         internal PageDataRecord(in RecordContext context, uint count, uint reserved, PageFrame[] frames, int dataPageCount)
             : base(context)
         {
-            Count = count;
+            PfnCount = count;
             Reserved = reserved;
             _frames = frames;
             DataPageCount = dataPageCount;
         }
 
-        /// <summary>Number of PFN entries.</summary>
-        public uint Count { get; }
+        /// <summary>Number of PFN entries (not named Count, which would hide PowerShell's own .Count).</summary>
+        public uint PfnCount { get; }
         /// <summary>Reserved u32 after the count.</summary>
         public uint Reserved { get; }
         /// <summary>The PFN entries with their page types.</summary>
@@ -125,7 +125,7 @@ namespace XenMigration.Libxc
         /// <summary>Offset of the first page's contents (same as <see cref="XenStreamRecord.PayloadOffset"/>).</summary>
         public long PageDataOffset => PayloadOffset;
         /// <summary>The body length the entries require: 8 + 8·count + 4096·data pages.</summary>
-        public long ExpectedLength => 8L + (8L * Count) + ((long)LibxcFormat.PageSize * DataPageCount);
+        public long ExpectedLength => 8L + (8L * PfnCount) + ((long)LibxcFormat.PageSize * DataPageCount);
         /// <summary>Lowest PFN in the batch (null when empty).</summary>
         public ulong? FirstPfn => _frames.Length == 0 ? null : _frames[0].Pfn;
         /// <summary>Highest PFN in the batch (null when empty).</summary>
@@ -134,7 +134,7 @@ namespace XenMigration.Libxc
         /// <inheritdoc/>
         public override string Summary => _frames.Length == 0
             ? "0 pfns"
-            : string.Format(CultureInfo.InvariantCulture, "{0} pfns 0x{1:x}..0x{2:x}, {3} with data", Count, FirstPfn, LastPfn, DataPageCount);
+            : string.Format(CultureInfo.InvariantCulture, "{0} pfns 0x{1:x}..0x{2:x}, {3} with data", PfnCount, FirstPfn, LastPfn, DataPageCount);
     }
 
     /// <summary>X86_PV_INFO (0x02).</summary>
@@ -284,13 +284,13 @@ namespace XenMigration.Libxc
         internal HvmParamsRecord(in RecordContext context, uint count, uint reserved, HvmParam[] parameters)
             : base(context)
         {
-            Count = count;
+            ParamCount = count;
             Reserved = reserved;
             Params = parameters;
         }
 
-        /// <summary>Entry count.</summary>
-        public uint Count { get; }
+        /// <summary>Entry count (not named Count, which would hide PowerShell's own .Count).</summary>
+        public uint ParamCount { get; }
         /// <summary>Reserved u32.</summary>
         public uint Reserved { get; }
         /// <summary>The params in stream order.</summary>

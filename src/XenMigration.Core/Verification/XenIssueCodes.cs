@@ -12,6 +12,8 @@ namespace XenMigration.Verification
         Warning,
         /// <summary>Xen would refuse to restore the image, or a "must" of the spec is broken.</summary>
         Error,
+        /// <summary>Worth knowing, not a fault: never makes an image invalid, not even with -Strict.</summary>
+        Information,
     }
 
     /// <summary>One verification rule: its stable code, severity and what it checks.</summary>
@@ -147,7 +149,7 @@ namespace XenMigration.Verification
             W(NonZeroPadding, "Padding bytes after a record body are not zero (Xen's C readers ignore them; the spec and Xen's python verifier require zeros)."),
             W(ReservedField, "A reserved field or bit is not zero: xl optional flags, libxl options bits 2-31, libxc image header options and reserved fields, domain header, PAGE_DATA, X86_PV_INFO, vCPU records, X86_TSC_INFO, HVM_PARAMS, pfn bits 52-59, MSR policy flags."),
             W(EmptyRecord, "HVM_PARAMS with no params or X86_PV_VCPU_EXTENDED/XSAVE/MSRS with an empty blob (Xen 4.6-4.8 errata: tolerated and ignored)."),
-            W(ContextBeforeParams, "HVM_CONTEXT before HVM_PARAMS. The spec asks for the opposite order, but Xen's own saver writes this one and restores either, so images saved by current Xen carry this warning."),
+            I(ContextBeforeParams, "HVM_CONTEXT before HVM_PARAMS. The spec asks for the opposite order, but every current Xen saver writes this one and the restorer accepts either: a note, not a fault."),
             W(UnknownOptionalRecord, "An optional libxc record of unknown type: Xen skips it; Xen's python verifier rejects it."),
             W(LegacyConverted, "The stream was converted from a legacy (Xen 4.5 and older) image (libxl LEGACY option or Xen version 0 in the domain header)."),
             W(XlConfigMissing, "The xl header carries no domain configuration: xl can restore it only with a config file given on the command line."),
@@ -175,5 +177,7 @@ namespace XenMigration.Verification
         private static XenIssueCode E(string code, string description) => new XenIssueCode(code, XenIssueSeverity.Error, description);
 
         private static XenIssueCode W(string code, string description) => new XenIssueCode(code, XenIssueSeverity.Warning, description);
+
+        private static XenIssueCode I(string code, string description) => new XenIssueCode(code, XenIssueSeverity.Information, description);
     }
 }

@@ -10,8 +10,9 @@ namespace XenMigration.Verification
     public sealed class XenStreamIssue
     {
         /// <summary>Creates an issue.</summary>
-        public XenStreamIssue(XenIssueSeverity severity, string code, long offset, long recordIndex, XenRecordType? recordType, string message)
+        public XenStreamIssue(string? path, XenIssueSeverity severity, string code, long? offset, long? recordIndex, XenRecordType? recordType, string message)
         {
+            Path = path;
             Severity = severity;
             Code = code;
             Offset = offset;
@@ -20,28 +21,36 @@ namespace XenMigration.Verification
             Message = message;
         }
 
-        /// <summary>Error or Warning.</summary>
+        /// <summary>The file the issue was found in (so issues of many files can be mixed and sorted).</summary>
+        public string? Path { get; }
+        /// <summary>Error, Warning or Information.</summary>
         public XenIssueSeverity Severity { get; }
         /// <summary>Stable code of the rule (documented in Test-XenStream's help).</summary>
         public string Code { get; }
-        /// <summary>Byte offset in the file of what is wrong.</summary>
-        public long Offset { get; }
-        /// <summary>Index of the record concerned, or -1.</summary>
-        public long RecordIndex { get; }
+        /// <summary>Byte offset in the file of what is wrong; null for a summary that has no single place.</summary>
+        public long? Offset { get; }
+        /// <summary>Index of the record concerned; null for an issue of the file as a whole.</summary>
+        public long? RecordIndex { get; }
         /// <summary>Type of the record concerned, when known.</summary>
         public XenRecordType? RecordType { get; }
         /// <summary>What is wrong, and who objects.</summary>
         public string Message { get; }
 
         /// <inheritdoc/>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0} {1} at 0x{2:X} (record #{3} {4}): {5}", Severity, Code, Offset, RecordIndex, RecordType, Message);
+        public override string ToString() => Severity + " " + Code + Where() + ": " + Message;
+
+        /// <summary>" at offset 0x1F (31), record #3 PageData", or less when the issue has no offset or record.</summary>
+        internal string Where() =>
+            (Offset is long o ? string.Format(CultureInfo.InvariantCulture, " at offset 0x{0:X} ({0})", o) : string.Empty) +
+            (RecordIndex is long i ? string.Format(CultureInfo.InvariantCulture, ", record #{0} {1}", i, RecordType) : string.Empty);
     }
 
     /// <summary>The outcome of verifying one image (Test-XenStream -Detailed).</summary>
     public sealed class XenStreamValidationResult
     {
-        internal XenStreamValidationResult(string? path, bool strict, IReadOnlyList<XenStreamIssue> issues, int errorCount, int warningCount)
+        internal XenStreamValidationResult(string? path, bool strict, IReadOnlyList<XenStreamIssue> issues, int errorCount, int warningCount, int informationCount)
         {
+            InformationCount = informationCount;
             Path = path;
             Strict = strict;
             Issues = issues;
@@ -79,10 +88,15 @@ namespace XenMigration.Verification
         public int ErrorCount { get; }
         /// <summary>Number of Warning issues (including those beyond the 20 listed per code).</summary>
         public int WarningCount { get; }
+        /// <summary>Number of Information notes (never a failure, not even with <see cref="Strict"/>).</summary>
+        public int InformationCount { get; }
         /// <summary>The issues, in file order; at most 20 per code, then one that counts the rest.</summary>
         public IReadOnlyList<XenStreamIssue> Issues { get; }
 
         /// <inheritdoc/>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}: {1} ({2} errors, {3} warnings)", Path, IsValid ? "valid" : "invalid", ErrorCount, WarningCount);
+        public override string ToString() => Path + ": " + (IsValid ? "valid" : "invalid") + " (" + Plural(ErrorCount, "error") + ", " + Plural(WarningCount, "warning") + ")";
+
+        /// <summary>"1 error", "2 errors".</summary>
+        internal static string Plural(long n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? string.Empty : "s");
     }
 }

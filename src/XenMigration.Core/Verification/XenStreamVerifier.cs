@@ -88,6 +88,7 @@ namespace XenMigration.Verification
             private readonly HashSet<uint> _vcpuBasic = new HashSet<uint>();
             private int _errors;
             private int _warnings;
+            private int _information;
 
             private XenStreamRecord? _previous;
             private bool _xl;
@@ -152,7 +153,7 @@ namespace XenMigration.Verification
                 if (reader.HasTrailingData())
                 {
                     long? trailing = reader.TrailingBytes;
-                    Add(XenIssueCodes.TrailingData, reader.Position, -1, null, trailing is long n
+                    Add(XenIssueCodes.TrailingData, reader.Position, null, null, trailing is long n
                         ? string.Format(CultureInfo.InvariantCulture, "{0} bytes follow the final END at offset {1}", n, reader.Position)
                         : string.Format(CultureInfo.InvariantCulture, "data follows the final END at offset {0}", reader.Position));
                 }
@@ -161,7 +162,7 @@ namespace XenMigration.Verification
             public void OnFault(XenFormatException ex)
             {
                 XenRecordType? type = ex.RecordName is not null && Enum.TryParse(ex.RecordName, out XenRecordType t) ? t : null;
-                Add(ex.ErrorId, ex.Offset, ex.RecordIndex, type, ex.Message, XenIssueSeverity.Error);
+                Add(ex.ErrorId, ex.Offset, ex.RecordIndex >= 0 ? ex.RecordIndex : null, type, ex.Message, XenIssueSeverity.Error);
             }
 
             public XenStreamValidationResult Result(XenStreamReader reader)
@@ -171,11 +172,11 @@ namespace XenMigration.Verification
                     if (pair.Value > MaxListedPerCode)
                     {
                         XenIssueCode code = XenIssueCodes.Get(pair.Key);
-                        _issues.Add(new XenStreamIssue(code.Severity, code.Code, -1, -1, null, string.Format(CultureInfo.InvariantCulture, "{0} more issues with code {1} are not listed", pair.Value - MaxListedPerCode, code.Code)));
+                        _issues.Add(new XenStreamIssue(_options.SourcePath, code.Severity, code.Code, null, null, null, string.Format(CultureInfo.InvariantCulture, "{0} more issues with code {1} are not listed", pair.Value - MaxListedPerCode, code.Code)));
                     }
                 }
 
-                return new XenStreamValidationResult(_options.SourcePath, _options.Strict, _issues, _errors, _warnings)
+                return new XenStreamValidationResult(_options.SourcePath, _options.Strict, _issues, _errors, _warnings, _information)
                 {
                     Format = reader.Format,
                     LibxlVersion = reader.LibxlHeader?.Version,
@@ -499,14 +500,14 @@ namespace XenMigration.Verification
                 }
 
                 _pageDataSeen = true;
-                if (p.Count == 0)
+                if (p.PfnCount == 0)
                 {
                     Add(XenIssueCodes.PageDataEmpty, p, "PAGE_DATA with a pfn count of 0 (Xen: \"Expected at least 1 pfn\")");
                 }
 
                 if (p.Length != p.ExpectedLength)
                 {
-                    Add(XenIssueCodes.RecordLength, p, Fmt("PAGE_DATA is {0} bytes but its {1} pfns with {2} data pages need exactly {3}", p.Length, p.Count, p.DataPageCount, p.ExpectedLength));
+                    Add(XenIssueCodes.RecordLength, p, Fmt("PAGE_DATA is {0} bytes but its {1} pfns with {2} data pages need exactly {3}", p.Length, p.PfnCount, p.DataPageCount, p.ExpectedLength));
                 }
 
                 if (p.Reserved != 0)
@@ -643,9 +644,9 @@ namespace XenMigration.Verification
                 }
 
                 _paramsThisCycle = true;
-                if (r.Length != 8 + (16L * r.Count))
+                if (r.Length != 8 + (16L * r.ParamCount))
                 {
-                    Add(XenIssueCodes.RecordLength, r, Fmt("HVM_PARAMS is {0} bytes but {1} params need exactly {2}", r.Length, r.Count, 8 + (16L * r.Count)));
+                    Add(XenIssueCodes.RecordLength, r, Fmt("HVM_PARAMS is {0} bytes but {1} params need exactly {2}", r.Length, r.ParamCount, 8 + (16L * r.ParamCount)));
                 }
 
                 if (r.Reserved != 0)
@@ -653,7 +654,7 @@ namespace XenMigration.Verification
                     Add(XenIssueCodes.ReservedField, r.Offset + 12, r, Fmt("the reserved field is 0x{0:x}; Xen's python verifier rejects it", r.Reserved));
                 }
 
-                if (r.Count == 0)
+                if (r.ParamCount == 0)
                 {
                     Add(XenIssueCodes.EmptyRecord, r, "HVM_PARAMS with no params (Xen 4.6-4.8 errata; ignored)");
                 }
@@ -945,23 +946,27 @@ namespace XenMigration.Verification
 
             private void Add(string code, long offset, XenStreamRecord r, string message) => Add(code, offset, r.Index, r.Type, message);
 
-            private void Add(string code, long offset, long index, XenRecordType? type, string message, XenIssueSeverity? severity = null)
+            private void Add(string code, long? offset, long? index, XenRecordType? type, string message, XenIssueSeverity? severity = null)
             {
                 XenIssueSeverity s = severity ?? XenIssueCodes.Get(code).Severity;
-                if (s == XenIssueSeverity.Error)
+                switch (s)
                 {
-                    _errors++;
-                }
-                else
-                {
-                    _warnings++;
+                    case XenIssueSeverity.Error:
+                        _errors++;
+                        break;
+                    case XenIssueSeverity.Warning:
+                        _warnings++;
+                        break;
+                    default:
+                        _information++;
+                        break;
                 }
 
                 _perCode.TryGetValue(code, out int n);
                 _perCode[code] = n + 1;
                 if (n < MaxListedPerCode)
                 {
-                    _issues.Add(new XenStreamIssue(s, code, offset, index, type, message));
+                    _issues.Add(new XenStreamIssue(_options.SourcePath, s, code, offset, index, type, message));
                 }
             }
 

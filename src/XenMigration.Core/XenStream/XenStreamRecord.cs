@@ -60,12 +60,10 @@ namespace XenMigration.XenStream
         /// <summary>Length of the opaque payload; 0 when the whole body is decoded into properties.</summary>
         public long PayloadLength { get; }
 
-        /// <summary>
-        /// Whether the 0-7 padding bytes after the body are zero (the spec and Xen's python verifier
-        /// require it; the C readers ignore them). Null for headers, and until the reader has moved
-        /// past a record whose payload it had not read yet.
-        /// </summary>
-        public bool? PaddingIsZero { get; internal set; }
+        // Whether the 0-7 padding bytes after the body are zero, for the verifier. Not public: for a
+        // record with a skipped payload it is only known once the reader has moved past it, and a
+        // property must not change after the record has been written to the pipeline.
+        internal bool? PaddingIsZero { get; set; }
 
         /// <summary>A one-line description of the decoded fields.</summary>
         public virtual string Summary => string.Empty;

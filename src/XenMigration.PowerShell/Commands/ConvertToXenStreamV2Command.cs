@@ -165,7 +165,20 @@ namespace XenMigration.Commands
             }
             catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
             {
-                WriteError(ErrorRecords.FromException(ex, path));
+                ErrorRecord error = ErrorRecords.FromException(ex, path);
+                // Core names no parameter; the cmdlet says which of its parameters resolves the refusal.
+                string? hint = (ex as XenFormatException)?.ErrorId switch
+                {
+                    XenErrorIds.AmbiguousWidth => "Run again with -Width 32 or -Width 64: the width of the toolstack that saved the image.",
+                    XenErrorIds.GuestTypeMismatch => "Run again with -GuestType " + (GuestType == XenGuestType.Pv ? "Hvm" : "Pv") + ".",
+                    _ => null,
+                };
+                if (hint is not null && error.ErrorDetails is not null)
+                {
+                    error.ErrorDetails = new ErrorDetails(error.ErrorDetails.Message + " " + hint) { RecommendedAction = hint };
+                }
+
+                WriteError(error);
             }
             finally
             {

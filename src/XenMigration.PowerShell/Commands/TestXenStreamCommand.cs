@@ -62,10 +62,18 @@ namespace XenMigration.Commands
 
             foreach (XenStreamIssue issue in result.Issues)
             {
-                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: {1} {2} at offset 0x{3:X} ({3}){4}: {5}", path, issue.Severity, issue.Code, issue.Offset, issue.RecordIndex >= 0 ? string.Format(CultureInfo.InvariantCulture, ", record #{0} {1}", issue.RecordIndex, issue.RecordType) : string.Empty, issue.Message));
+                WriteVerbose(path + ": " + issue);
             }
 
-            WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: {1} ({2} errors, {3} warnings, {4} records, {5} pages)", path, result.IsValid ? "valid" : "invalid", result.ErrorCount, result.WarningCount, result.RecordCount, result.PageCount));
+            WriteVerbose(string.Format(
+                CultureInfo.InvariantCulture,
+                "{0}: {1} ({2}, {3}, {4}, {5})",
+                path,
+                result.IsValid ? "valid" : "invalid",
+                XenStreamValidationResult.Plural(result.ErrorCount, "error"),
+                XenStreamValidationResult.Plural(result.WarningCount, "warning"),
+                XenStreamValidationResult.Plural(result.RecordCount, "record"),
+                XenStreamValidationResult.Plural(result.PageCount, "page")));
             WriteObject(result.IsValid);
         }
 

@@ -186,7 +186,7 @@ public class LegacyConverterTests
         var (output, result) = Convert(LegacyImages.Build(spec), new LegacyConversionOptions { GuestType = XenGuestType.Hvm, Format = LegacyOutputFormat.Libxl });
         Assert.Equal(1, result.DroppedEmptyBatches);
         Assert.Equal(LegacyImages.Expected(spec, LegacyOutputFormat.Libxl), output);
-        Assert.DoesNotContain(ReadAll(output).OfType<PageDataRecord>(), p => p.Count == 0);
+        Assert.DoesNotContain(ReadAll(output).OfType<PageDataRecord>(), p => p.PfnCount == 0);
     }
 
     [Fact]
@@ -224,7 +224,8 @@ public class LegacyConverterTests
 
         var ex = Assert.IsType<XenFormatException>(Record.Exception(() => Convert(ambiguous, new LegacyConversionOptions { GuestType = XenGuestType.Hvm })));
         Assert.Equal(XenErrorIds.AmbiguousWidth, ex.ErrorId);
-        Assert.Contains("-Width", ex.Message);
+        Assert.Contains("Give the width of the toolstack", ex.Message);
+        Assert.DoesNotContain("-Width", ex.Message);   // Core names no cmdlet parameter
 
         var (output, result) = Convert(ambiguous, new LegacyConversionOptions { GuestType = XenGuestType.Hvm, Width = 64, SkipQemu = true });
         Assert.Equal(64, result.Width);

@@ -64,7 +64,7 @@ public class PayloadAndSeekTests
         Assert.Throws<InvalidOperationException>(() => first.OpenPayload());
 
         // A partly read payload does not disturb the records after it.
-        Assert.Equal(4u, second.Count);
+        Assert.Equal(4u, second.PfnCount);
         Assert.Equal(4ul, second.FirstPfn);
         Assert.Same(Stream.Null, Assert.IsType<TscInfoRecord>(reader.ReadNext()).OpenPayload());
     }

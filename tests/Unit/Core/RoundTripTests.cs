@@ -125,7 +125,7 @@ public class RoundTripTests
     {
         byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 20, BatchSize = 20, XtabEvery = 7 });
         var page = Assert.Single(ReadAll(data).OfType<PageDataRecord>());
-        Assert.Equal(20u, page.Count);
+        Assert.Equal(20u, page.PfnCount);
         Assert.Equal(0u, page.Reserved);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => (ulong)i), page.Frames.Select(f => f.Pfn));
         Assert.Equal(XenPageType.XTab, page.Frames[6].Type);
@@ -210,7 +210,7 @@ public class RoundTripTests
         Assert.Equal(24, tsc.Length);
 
         var hvmParams = Assert.Single(records.OfType<HvmParamsRecord>());
-        Assert.Equal((uint)SampleConfig.HvmParams.Count, hvmParams.Count);
+        Assert.Equal((uint)SampleConfig.HvmParams.Count, hvmParams.ParamCount);
         Assert.Equal(SampleConfig.HvmParams.Select(p => (p.Key, p.Value)), hvmParams.Params.Select(p => (p.Index, p.Value)));
         Assert.Equal("STORE_PFN", hvmParams.Params[0].Name);
         Assert.Equal("ACPI_IOPORTS_LOCATION", hvmParams.Params[4].Name);

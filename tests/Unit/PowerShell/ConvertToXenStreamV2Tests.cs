@@ -197,4 +197,31 @@ public class ConvertToXenStreamV2Tests
         PsHost.Run("ConvertTo-XenStreamV2 $in -Destination $out -GuestType Hvm -SkipQemu -Width 64", ("in", input), ("out", dir.Combine("out.save"))).AssertNoErrors();
         Assert.True(File.Exists(dir.Combine("out.save")));
     }
+
+    [Theory]
+    [InlineData("Hvm", "Pv")]
+    [InlineData("Pv", "Hvm")]
+    public void WrongGuestTypeSaysSoInsteadOfAskingForAWidth(string actual, string given)
+    {
+        using var dir = new TempDir();
+        var spec = new LegacySpec { GuestType = Enum.Parse<XenGuestType>(actual) };
+        string input = dir.File("vm.legacy", LegacyImages.Build(spec));
+        var r = PsHost.Run($"ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType {given}", ("in", input), ("out", dir.Combine("out.save")));
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("GuestTypeMismatch," + Cmd, e.FullyQualifiedErrorId);
+        Assert.DoesNotContain("-Width", e.ToString(), StringComparison.Ordinal);
+        Assert.Contains("-GuestType " + actual, e.ErrorDetails.RecommendedAction, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.Combine("out.save")));
+    }
+
+    [Fact]
+    public void NonLegacyGarbageIsNotAskedForAWidth()
+    {
+        using var dir = new TempDir();
+        string input = dir.File("junk.bin", Enumerable.Repeat((byte)0xEE, 8192).ToArray());
+        var r = PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", dir.Combine("out.save")));
+        var e = Assert.Single(r.Errors);
+        Assert.DoesNotContain("-Width", e.ToString(), StringComparison.Ordinal);
+        Assert.Contains("not a legacy Xen image", e.ToString(), StringComparison.Ordinal);
+    }
 }

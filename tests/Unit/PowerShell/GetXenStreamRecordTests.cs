@@ -49,7 +49,7 @@ public class GetXenStreamRecordTests
         Assert.Equal(file, xl.Path);
         var page = Assert.IsType<PageDataRecord>(r.Output[4].BaseObject);
         Assert.Equal(XenLayer.Libxc, page.Layer);
-        Assert.Equal(16u, page.Count);
+        Assert.Equal(16u, page.PfnCount);
         Assert.Equal(8, page.Index);
     }
 

@@ -11,12 +11,14 @@ public class TestXenStreamTests
 {
     private const string Cmd = "XenMigration.Commands.TestXenStreamCommand";
 
+    // Good, bad (errors), and warn: valid, but with a Warning (bytes after the final END) and the
+    // Information note every current Xen saver earns (HVM_CONTEXT before HVM_PARAMS).
     private static (string Good, string Bad, string Warn) Files(TempDir dir)
     {
         string good = dir.File("good.save", Images.Build(new ImageSpec { ParamsBeforeContext = true }));
         byte[] bad = Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, Config = SampleConfig.PvJson, Vcpus = 3 });
         string badPath = dir.File("bad.save", bad);
-        string warn = dir.File("warn.save", Images.Build(new ImageSpec()));
+        string warn = dir.File("warn.save", [.. Images.Build(new ImageSpec()), .. new byte[16]]);
         return (good, badPath, warn);
     }
 
@@ -29,8 +31,10 @@ public class TestXenStreamTests
         r.AssertNoErrors();
         Assert.Equal(new object[] { true, false, true }, r.Output.Select(o => o.BaseObject));
         Assert.Contains(r.Verbose, v => v.Message.StartsWith(bad + ": Error VcpuId at offset 0x", StringComparison.Ordinal));
-        Assert.Contains(r.Verbose, v => v.Message.StartsWith(warn + ": Warning ContextBeforeParams", StringComparison.Ordinal));
+        Assert.Contains(r.Verbose, v => v.Message.StartsWith(warn + ": Information ContextBeforeParams at offset 0x", StringComparison.Ordinal));
+        Assert.Contains(r.Verbose, v => v.Message.StartsWith(warn + ": Warning TrailingData at offset 0x", StringComparison.Ordinal) && !v.Message.Contains("record #", StringComparison.Ordinal));
         Assert.Contains(r.Verbose, v => v.Message == good + ": valid (0 errors, 0 warnings, 18 records, 35 pages)");
+        Assert.Contains(r.Verbose, v => v.Message == warn + ": valid (0 errors, 1 warning, 18 records, 35 pages)");
     }
 
     [Fact]
@@ -65,8 +69,9 @@ public class TestXenStreamTests
         Assert.True(invalid.ErrorCount >= 4);
         Assert.All(invalid.Issues.Where(i => i.Code == XenIssueCodes.VcpuId), i => Assert.Equal(XenIssueSeverity.Error, i.Severity));
         string text = System.Text.RegularExpressions.Regex.Replace(r.HostText, "\u001b\\[[0-9;]*m", string.Empty);
-        Assert.Matches(@"IsValid\s+Format\s+Guest\s+Libxc\s+Records\s+Pages\s+Errors\s+Warnings\s+Path", text);
-        Assert.Matches(@"False\s+XlSaveFile\s+Pv\s+3\s+\d+\s+\d+\s+\d+\s+0\s+" + System.Text.RegularExpressions.Regex.Escape(bad), text);
+        Assert.Matches(@"Path\s+IsValid\s+Format\s+Guest\s+Libxc\s+Records\s+Pages\s+Errors\s+Warnings", text);
+        Assert.Matches(System.Text.RegularExpressions.Regex.Escape(bad) + @"\s+False\s+XlSaveFile\s+Pv\s+3\s+\d+\s+\d+\s+\d+\s+0", text);
+        Assert.All(invalid.Issues, i => Assert.Equal(bad, i.Path));
     }
 
     [Fact]
