@@ -1,6 +1,6 @@
 #
-# Module manifest for XenMigration. {{ModuleVersion}} is filled in from Directory.Build.props when
-# the module is laid out in out/XenMigration (dotnet build, or ./build.ps1 -Task Build).
+# Module manifest for XenMigration. The module version below is a placeholder in the repository; the
+# build fills it in from Directory.Build.props when it lays out out/XenMigration.
 #
 @{
     RootModule             = 'XenMigration.PowerShell.dll'
@@ -27,6 +27,8 @@
     AliasesToExport        = @()
     PrivateData            = @{
         PSData = @{
+            LicenseUri   = 'https://github.com/XenMigration/XenMigration/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/XenMigration/XenMigration'
             Tags         = @('Xen', 'XenServer', 'XCP-ng', 'Migration', 'SaveImage', 'Hypervisor', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
             ReleaseNotes = 'See README.md.'
         }
