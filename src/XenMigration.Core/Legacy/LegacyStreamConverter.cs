@@ -119,7 +119,16 @@ namespace XenMigration.Legacy
 
             using var source = new StreamSource(input, leaveOpen: true);
             var conversion = new Conversion(source, output, options);
-            return conversion.Run();
+            try
+            {
+                return conversion.Run();
+            }
+            catch (OverflowException ex)
+            {
+                // Every length is checked where it is read; this is the net under those checks, so that
+                // a value no check foresaw is still a format error with its offset, never a crash.
+                throw new XenFormatException(XenErrorIds.InvalidLegacyStream, string.Format(CultureInfo.InvariantCulture, "A value near offset {0} is out of range for a legacy image ({1}).", source.Position, ex.Message), source.Position, innerException: ex);
+            }
         }
 
         private sealed class Conversion
@@ -373,7 +382,6 @@ namespace XenMigration.Legacy
                     switch (id)
                     {
                         case "vcpu":
-                            _basicLength = (int)size;
                             if (size == LibxcFormat.VcpuBasicSize64)
                             {
                                 _guestWidth = 8;
@@ -387,6 +395,7 @@ namespace XenMigration.Legacy
                                 throw Invalid(string.Format(CultureInfo.InvariantCulture, "the vcpu block is {0} bytes: neither a 64-bit (0x1430) nor a 32-bit (0xaf0) guest context, so the guest width is unknown", size), blockAt);
                             }
 
+                            _basicLength = (int)size;   // one of the two sizes above
                             Skip(size, "the vcpu block");
                             Log(_guestWidth == 8 ? "    64bit domain, 4 levels" : "    32bit domain, 3 levels");
                             _out.WritePvInfo(_guestWidth, (byte)(_guestWidth == 8 ? 4 : 3));
@@ -402,6 +411,12 @@ namespace XenMigration.Legacy
                             }
 
                             _xsaveLength = U32("the xcnt block");
+                            if (_xsaveLength != 0 && _xsaveLength < 16)
+                            {
+                                // Each vCPU's xsave data starts with a 16-byte mask and size.
+                                throw Invalid(string.Format(CultureInfo.InvariantCulture, "the xcnt block announces {0} bytes of xsave state per vCPU, less than its 16-byte header", _xsaveLength), blockAt);
+                            }
+
                             Skip(size - 4, "the xcnt block");
                             Log(string.Format(CultureInfo.InvariantCulture, "xcnt sz 0x{0:x}", _xsaveLength));
                             break;

@@ -79,8 +79,10 @@ namespace XenMigration.Verification
         private sealed class Session
         {
             private const int MaxListedPerCode = 20;
-            private static readonly Regex s_maxVcpusJson = new Regex("\"max_vcpus\"\\s*:\\s*(\\d+)", RegexOptions.CultureInvariant);
-            private static readonly Regex s_maxVcpusText = new Regex("^\\s*(?:maxvcpus|vcpus)\\s*=\\s*(\\d+)", RegexOptions.CultureInvariant | RegexOptions.Multiline);
+            // Both patterns must stay linear in the config's length (it comes from the file): no \s
+            // that could run across line starts, where every '^' would rescan the rest of the text.
+            private static readonly Regex s_maxVcpusJson = new Regex("\"max_vcpus\"[ \t\r\n]*:[ \t\r\n]*([0-9]+)", RegexOptions.CultureInvariant);
+            private static readonly Regex s_maxVcpusText = new Regex("^[ \t]*(?:maxvcpus|vcpus)[ \t]*=[ \t]*([0-9]+)", RegexOptions.CultureInvariant | RegexOptions.Multiline);
 
             private readonly XenStreamVerifierOptions _options;
             private readonly List<XenStreamIssue> _issues = new List<XenStreamIssue>();

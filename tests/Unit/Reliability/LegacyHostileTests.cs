@@ -1,0 +1,52 @@
+using System.Text;
+using XenMigration.Libxc;
+using XenMigration.Tests.PowerShell;
+using XenMigration.TestSupport;
+
+namespace XenMigration.Tests.Reliability;
+
+/// <summary>Legacy PV images with values that once overflowed: per-file errors, and the next file is converted.</summary>
+public class LegacyHostileTests
+{
+    private const string Cmd = "XenMigration.Commands.ConvertToXenStreamV2Command";
+
+    private static byte[] Patch(Func<byte[], byte[]> patch) =>
+        patch(LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, Width = 64, GuestWidth = 8 }));
+
+    private static int IndexOf(byte[] data, string ascii) => data.AsSpan().IndexOf(Encoding.ASCII.GetBytes(ascii));
+
+    public static TheoryData<string> Cases() => new() { "vcpu block of 0x80000000 bytes", "xsave size below 16" };
+
+    private static byte[] Build(string name) => name switch
+    {
+        // p2m_size (8), marker (8), total (4), then the "vcpu" block header: id (4), size (4).
+        "vcpu block of 0x80000000 bytes" => Patch(d =>
+        {
+            BitConverter.TryWriteBytes(d.AsSpan(16), uint.MaxValue);
+            BitConverter.TryWriteBytes(d.AsSpan(IndexOf(d, "vcpu") + 4), 0x80000000u);
+            return d;
+        }),
+        "xsave size below 16" => Patch(d =>
+        {
+            BitConverter.TryWriteBytes(d.AsSpan(IndexOf(d, "xcnt") + 8), 8u);
+            return d;
+        }),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void IsAPerFileErrorWithPathAndOffsetAndTheNextFileIsConverted(string name)
+    {
+        using var dir = new TempDir();
+        string bad = dir.File("a-bad.legacy", Build(name));
+        string good = dir.File("b-good.legacy", LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv }));
+        var r = PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $a, $b -DestinationFolder $out -GuestType Pv -Width 64", ("a", bad), ("b", good), ("out", dir.Combine("out")));
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("InvalidLegacyStream," + Cmd, e.FullyQualifiedErrorId);
+        Assert.StartsWith(bad + ": ", e.ErrorDetails.Message, StringComparison.Ordinal);
+        Assert.Contains("offset", e.ErrorDetails.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(dir.Combine("out/b-good.legacy")));
+        Assert.False(File.Exists(dir.Combine("out/a-bad.legacy")));
+    }
+}
