@@ -389,6 +389,12 @@ namespace XenMigration.Xenstore
             {
                 errors.Add(Describe(n) + ": a node needs at least one permission (the first names the owner)");
             }
+
+            if (n.Permissions.Count > ushort.MaxValue)
+            {
+                // The record stores the count in 16 bits.
+                errors.Add(string.Format(CultureInfo.InvariantCulture, "{0}: {1} permissions, more than the {2} a node record can hold", Describe(n), n.Permissions.Count, ushort.MaxValue));
+            }
         }
 
         private static string Describe(XenstoreRecord r)

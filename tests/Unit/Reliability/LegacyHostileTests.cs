@@ -50,3 +50,21 @@ public class LegacyHostileTests
         Assert.False(File.Exists(dir.Combine("out/a-bad.legacy")));
     }
 }
+
+/// <summary>Export input beyond what the dump format can hold: validation errors, never an exception.</summary>
+public class XenstoreExportLimitTests
+{
+    [Fact]
+    public void MoreThan65535PermissionsIsAValidationErrorAndNothingIsWritten()
+    {
+        using var dir = new TempDir();
+        var r = PsHost.Run("""
+            $perms = [System.Collections.Generic.List[XenMigration.Xenstore.XenstorePermission]]::new()
+            foreach ($i in 0..65536) { $perms.Add([XenMigration.Xenstore.XenstorePermission]::new('Read', [uint16]($i % 65000), $false)) }
+            [XenMigration.Xenstore.XenstoreNodeRecord]::new('/many', [byte[]]@(), $perms) | Export-XenstoreDump $out
+            """, ("out", dir.Combine("out.dump")));
+        Assert.Contains(r.Errors, e => e.FullyQualifiedErrorId == "InvalidXenstoreData,XenMigration.Commands.ExportXenstoreDumpCommand" && e.Exception.Message.Contains("65537 permissions", StringComparison.Ordinal));
+        Assert.DoesNotContain(r.Errors, e => e.Exception is OverflowException);
+        Assert.False(File.Exists(dir.Combine("out.dump")));
+    }
+}
