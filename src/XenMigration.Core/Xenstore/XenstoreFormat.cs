@@ -171,9 +171,18 @@ namespace XenMigration.Xenstore
                 return "the path is empty";
             }
 
-            if (path[0] != '/')
+            if (path[0] == '@')
             {
-                return "the path is not absolute (it must start with '/')";
+                // Special nodes (@releaseDomain, @introduceDomain, ...): xenstored keeps them, with
+                // their permissions, as nodes outside the tree, and dumps them as node records.
+                if (path.Length == 1 || path.IndexOf('/') >= 0)
+                {
+                    return "a special node's name is '@' and a name without '/'";
+                }
+            }
+            else if (path[0] != '/')
+            {
+                return "the path is neither absolute (starting with '/') nor a special '@' node";
             }
 
             if (path.Length > MaxPathLength)
@@ -202,10 +211,10 @@ namespace XenMigration.Xenstore
             return null;
         }
 
-        /// <summary>The parent of an absolute path ("/" for top-level nodes, null for "/").</summary>
+        /// <summary>The parent of an absolute path ("/" for top-level nodes, null for "/" and special '@' nodes).</summary>
         public static string? ParentOf(string path)
         {
-            if (path == "/")
+            if (path == "/" || (path.Length > 0 && path[0] == '@'))
             {
                 return null;
             }

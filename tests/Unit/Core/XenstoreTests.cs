@@ -224,7 +224,7 @@ public class XenstoreTests
         plan.Add(new XenstoreTransactionRecord(9, 1));
         plan.Add(new XenstoreNodeRecord(3, 4, "/p", Array.Empty<byte>(), XenstoreNodeAccess.Written, perms));
         var errors = plan.Validate(2);
-        foreach (string expected in new[] { "not absolute", "contains '", "appears twice", "ends with '/'", "more than xenstore's 4096", "at least one permission", "connection 9", "transaction 4 of connection 3" })
+        foreach (string expected in new[] { "neither absolute", "contains '", "appears twice", "ends with '/'", "more than xenstore's 4096", "at least one permission", "connection 9", "transaction 4 of connection 3" })
         {
             Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
         }

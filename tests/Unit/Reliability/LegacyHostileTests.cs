@@ -68,3 +68,36 @@ public class XenstoreExportLimitTests
         Assert.False(File.Exists(dir.Combine("out.dump")));
     }
 }
+
+/// <summary>Dumps written by Xen 4.17.7's own C xenstored (tests/fixtures/xenstored-4.17).</summary>
+public class RealXenstoredDumpTests
+{
+    public static TheoryData<string> Dumps() => new() { "c-1-basic.dump", "c-2-domains-tx-pending.dump" };
+
+    [Theory]
+    [MemberData(nameof(Dumps))]
+    public void ImportPipedToExportIsByteIdentical(string name)
+    {
+        using var dir = new TempDir();
+        string input = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", name);
+        var r = PsHost.Run("Import-XenstoreDump -LiteralPath $in | Export-XenstoreDump -LiteralPath $out", ("in", input), ("out", dir.Combine("copy.dump")));
+        r.AssertNoErrors();
+        Assert.Equal(File.ReadAllBytes(input), File.ReadAllBytes(dir.Combine("copy.dump")));
+    }
+
+    [Fact]
+    public void SpecialNodesAndTheRootAreNodes()
+    {
+        string input = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", "c-2-domains-tx-pending.dump");
+        var r = PsHost.Run("@(Import-XenstoreDump -LiteralPath $in | Where-Object Type -eq Node | ForEach-Object Path)[0..2]", ("in", input));
+        r.AssertNoErrors();
+        Assert.Equal(new object[] { "@releaseDomain", "@introduceDomain", "/" }, r.Output.Select(o => o.BaseObject));
+    }
+
+    [Theory]
+    [InlineData("@")]
+    [InlineData("@release/Domain")]
+    [InlineData("relative/path")]
+    public void MalformedSpecialAndRelativePathsAreStillRefused(string path) =>
+        Assert.NotNull(XenMigration.Xenstore.XenstoreFormat.CheckNodePath(path));
+}
