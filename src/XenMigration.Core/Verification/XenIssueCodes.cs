@@ -83,6 +83,14 @@ namespace XenMigration.Verification
         public const string ReservedField = "ReservedField";
         public const string EmptyRecord = "EmptyRecord";
         public const string ContextBeforeParams = "ContextBeforeParams";
+        /// <summary>A libxl stream whose END comes without any LIBXC_CONTEXT.</summary>
+        public const string LibxcContextMissing = "LibxcContextMissing";
+        /// <summary>A second LIBXC_CONTEXT in a libxl stream.</summary>
+        public const string LibxcContextRepeated = "LibxcContextRepeated";
+        /// <summary>A libxc CHECKPOINT followed by the libxl END without CHECKPOINT_END.</summary>
+        public const string CheckpointEndMissing = "CheckpointEndMissing";
+        /// <summary>A CHECKPOINT in a saved file.</summary>
+        public const string CheckpointInFile = "CheckpointInFile";
         public const string UnknownOptionalRecord = "UnknownOptionalRecord";
         public const string LegacyConverted = "LegacyConverted";
         public const string XlConfigMissing = "XlConfigMissing";
@@ -144,6 +152,9 @@ namespace XenMigration.Verification
             E(EmulatorId, "An EMULATOR_* record with an emulator id other than 0 (unknown), 1 (QEMU traditional) or 2 (QEMU upstream)."),
             E(XenstoreDataNotTerminated, "EMULATOR_XENSTORE_DATA whose last key or value is not NUL-terminated (libxl: \"Key/Val in xenstore data not NUL terminated\")."),
             E(XenstoreKey, "An EMULATOR_XENSTORE_DATA key that is empty, starts with '/', or has characters other than ASCII letters, digits and -/_@."),
+            E(LibxcContextMissing, "A libxl stream that reaches its END without a LIBXC_CONTEXT: there is no guest memory or vCPU state, and libxl's restore fails."),
+            E(LibxcContextRepeated, "A second LIBXC_CONTEXT in a libxl stream; libxl restores exactly one libxc stream."),
+            E(CheckpointEndMissing, "A libxc CHECKPOINT whose libxl cycle reaches END without CHECKPOINT_END; libxl's restore fails."),
             E(UnknownLibxlRecord, "An optional libxl record of unknown type: the spec lets readers skip it, but libxl refuses every type it does not know."),
 
             W(NonZeroPadding, "Padding bytes after a record body are not zero (Xen's C readers ignore them; the spec and Xen's python verifier require zeros)."),
@@ -163,6 +174,7 @@ namespace XenMigration.Verification
             W(HvmContextTrailingData, "Bytes after the HVM context's END entry (Xen's loader ignores them)."),
             W(HvmContextDuplicate, "The same HVM context typecode and instance twice (the later one wins)."),
             W(HvmContextEmptyXsave, "An empty CPU_XSAVE entry, as Xen before 4.12 could write (tolerated)."),
+            W(CheckpointInFile, "A CHECKPOINT record in a saved file: checkpointed (Remus/COLO) streams are sent live to a secondary; xl restore of a plain save refuses them (\"Found checkpoint in non-checkpointed stream\")."),
             W(TrailingData, "Bytes after the final END (Xen stops reading at END)."),
         };
 

@@ -27,6 +27,13 @@ namespace XenMigration.Verification
 
         /// <summary>Stops the verification (OperationCanceledException) when signalled.</summary>
         public CancellationToken CancellationToken { get; set; }
+
+        /// <summary>
+        /// The input is a saved file rather than a live migration stream: a CHECKPOINT then earns the
+        /// Warning CheckpointInFile. <see cref="XenStreamVerifier.VerifyFile"/> sets it for seekable
+        /// files (regular files), not for pipes.
+        /// </summary>
+        public bool SourceIsFile { get; set; }
     }
 
     /// <summary>
@@ -72,7 +79,9 @@ namespace XenMigration.Verification
         {
             options ??= new XenStreamVerifierOptions();
             options.SourcePath ??= path;
-            return Verify(XenFile.OpenRead(path), options);
+            Stream stream = XenFile.OpenRead(path);
+            options.SourceIsFile = stream.CanSeek;
+            return Verify(stream, options);
         }
 
         /// <summary>The running state of one verification.</summary>
@@ -112,6 +121,8 @@ namespace XenMigration.Verification
             private bool _contextOrderReported;
             private bool _awaitingCheckpointEnd;
             private bool _checkpointed;
+            private int _libxcContexts;
+            private bool _checkpointInFileReported;
             private long _records;
             private long _pages;
 
@@ -303,8 +314,25 @@ namespace XenMigration.Verification
                 switch (r.Type)
                 {
                     case XenRecordType.End:
+                        MustBeEmpty(r);
+                        if (_libxcContexts == 0)
+                        {
+                            Add(XenIssueCodes.LibxcContextMissing, r, "the libxl stream ends without a LIBXC_CONTEXT: it carries no guest memory or vCPU state, and libxl's restore fails");
+                        }
+
+                        if (_awaitingCheckpointEnd)
+                        {
+                            Add(XenIssueCodes.CheckpointEndMissing, r, "the libxl stream ends inside a checkpoint cycle: a libxc CHECKPOINT was not followed by CHECKPOINT_END");
+                        }
+
+                        return;
                     case XenRecordType.LibxcContext:
                         MustBeEmpty(r);
+                        if (++_libxcContexts > 1)
+                        {
+                            Add(XenIssueCodes.LibxcContextRepeated, r, "a second LIBXC_CONTEXT: libxl restores exactly one libxc stream");
+                        }
+
                         return;
                     case XenRecordType.CheckpointEnd:
                         MustBeEmpty(r);
@@ -345,6 +373,12 @@ namespace XenMigration.Verification
                     case XenRecordType.Checkpoint:
                         MustBeEmpty(r);
                         _checkpointed = true;
+                        if (_options.SourceIsFile && !_checkpointInFileReported)
+                        {
+                            _checkpointInFileReported = true;
+                            Add(XenIssueCodes.CheckpointInFile, r, "a checkpointed (Remus/COLO) stream in a file: a secondary restores it live, but xl restore of a plain save refuses it (\"Found checkpoint in non-checkpointed stream\")");
+                        }
+
                         _awaitingCheckpointEnd = _libxl;
                         _contextThisCycle = false;
                         _paramsThisCycle = false;
@@ -610,6 +644,9 @@ namespace XenMigration.Verification
                 long n = r.ContextLength;
                 switch (r.Type)
                 {
+                    case XenRecordType.PvVcpuBasic when n == 0 && r.VcpuId != 0:
+                        // An offline vCPU: Xen's restore accepts an empty basic record for it.
+                        return;
                     case XenRecordType.PvVcpuBasic:
                         _vcpuBasic.Add(r.VcpuId);
                         int want = _pvWidth == 4 ? LibxcFormat.VcpuBasicSize32 : LibxcFormat.VcpuBasicSize64;

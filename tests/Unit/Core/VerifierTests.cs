@@ -573,6 +573,95 @@ public class VerifierTests
         Assert.Equal(data.Length, pipe.BytesRead);
     }
 
+    // The libxl layer's own rules: what Xen's C restore (libxl) refuses and the reader alone cannot see.
+    [Fact]
+    public void LibxlStreamWithoutLibxcContextIsInvalid()
+    {
+        static byte[] Stream(Action<XenStreamWriter> body)
+        {
+            var ms = new MemoryStream();
+            using (var w = new XenStreamWriter(ms, leaveOpen: true))
+            {
+                w.WriteLibxlHeader();
+                body(w);
+                w.WriteEmptyRecord(LibxlFormat.End);
+            }
+
+            return ms.ToArray();
+        }
+
+        byte[] endOnly = Stream(_ => { });
+        AssertIssue(endOnly, C.LibxcContextMissing, OffsetOf(endOnly, XenRecordType.End));
+        byte[] xlEndOnly = [.. XlFormat.Encode(XlMandatoryFlags.Json | XlMandatoryFlags.StreamV2, "{}"), .. endOnly];
+        Assert.Contains(Verify(xlEndOnly).Issues, i => i.Code == C.LibxcContextMissing);
+        byte[] emulatorOnly = Stream(w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, new byte[16]));
+        Assert.False(Verify(emulatorOnly).IsValid);
+        Assert.Contains(Verify(emulatorOnly).Issues, i => i.Code == C.LibxcContextMissing);
+    }
+
+    [Fact]
+    public void TwoEmbeddedLibxcStreamsAreInvalid()
+    {
+        var ms = new MemoryStream();
+        using (var w = new XenStreamWriter(ms, leaveOpen: true))
+        {
+            w.WriteLibxlHeader();
+            for (int i = 0; i < 2; i++)
+            {
+                w.WriteEmptyRecord(LibxlFormat.LibxcContext);
+                WriteLibxc(w, XenGuestType.Hvm, 3, HvmBody, 12, 4, 0, null);
+            }
+
+            w.WriteEmptyRecord(LibxlFormat.End);
+        }
+
+        byte[] data = ms.ToArray();
+        AssertIssue(data, C.LibxcContextRepeated, OffsetOf(data, XenRecordType.LibxcContext, 1));
+    }
+
+    [Fact]
+    public void CheckpointWithoutCheckpointEndIsInvalidAndACheckpointInAFileIsAWarning()
+    {
+        var ms = new MemoryStream();
+        using (var w = new XenStreamWriter(ms, leaveOpen: true))
+        {
+            w.WriteLibxlHeader();
+            w.WriteEmptyRecord(LibxlFormat.LibxcContext);
+            w.WriteImageHeader(3, 0);
+            w.WriteDomainHeader(XenGuestType.Hvm, 4, 19, 12);
+            HvmBody(w);
+            w.WriteEmptyRecord(LibxcFormat.Checkpoint);
+            w.WriteEmptyRecord(LibxlFormat.End);
+        }
+
+        byte[] data = ms.ToArray();
+        AssertIssue(data, C.CheckpointEndMissing, OffsetOf(data, XenRecordType.End));
+
+        // The same checkpointed stream, well formed: valid as a stream, a Warning as a saved file.
+        byte[] remus = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Checkpoints = 1 });
+        Assert.DoesNotContain(Verify(remus).Issues, i => i.Code == C.CheckpointInFile);
+        using var dir = new XenMigration.Tests.PowerShell.TempDir();
+        var fromFile = XenStreamVerifier.VerifyFile(dir.File("remus.libxl", remus));
+        var warning = Assert.Single(fromFile.Issues, i => i.Code == C.CheckpointInFile);
+        Assert.Equal(XenIssueSeverity.Warning, warning.Severity);
+        Assert.Equal(OffsetOf(remus, XenRecordType.Checkpoint), warning.Offset);
+        Assert.True(fromFile.IsValid);
+    }
+
+    [Fact]
+    public void AnEmptyBasicStateIsAcceptedForAnOfflineVcpuButNotForVcpu0()
+    {
+        byte[] offline = Bare(XenGuestType.Pv, 3, w => PvBody(w, vcpus: v =>
+        {
+            Vcpu0(v);
+            v.WritePvVcpu(LibxcFormat.X86PvVcpuBasic, 1, Array.Empty<byte>());
+        }));
+        Assert.True(Verify(offline).IsValid, string.Join("; ", Verify(offline).Issues));
+
+        byte[] vcpu0 = Bare(XenGuestType.Pv, 3, w => PvBody(w, vcpus: v => v.WritePvVcpu(LibxcFormat.X86PvVcpuBasic, 0, Array.Empty<byte>())));
+        Assert.False(Verify(vcpu0).IsValid);
+    }
+
     [Fact]
     public void EveryRuleIsExercisedByThisFile()
     {
