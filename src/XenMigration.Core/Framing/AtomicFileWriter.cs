@@ -104,10 +104,53 @@ namespace XenMigration.Framing
             }
         }
 
+        /// <summary>
+        /// Temporary files of earlier writes to <paramref name="destination"/> that were never
+        /// committed or removed (the process was killed, or the machine lost power), so a caller can
+        /// name them. They are not deleted: another write to the same destination may be running.
+        /// </summary>
+        public static string[] FindLeftovers(string destination)
+        {
+            string full = Path.GetFullPath(destination);
+            string? directory = Path.GetDirectoryName(full);
+            if (directory is null || !Directory.Exists(directory))
+            {
+                return Array.Empty<string>();
+            }
+
+            string prefix = "." + Path.GetFileName(full) + ".";
+            try
+            {
+                var found = new System.Collections.Generic.List<string>();
+                foreach (string f in Directory.EnumerateFiles(directory, prefix + "*.tmp"))
+                {
+                    string middle = Path.GetFileName(f).Substring(prefix.Length);
+                    if (middle.Length == 36 && Guid.TryParseExact(middle.Substring(0, 32), "N", out _))
+                    {
+                        found.Add(f);
+                    }
+                }
+
+                return found.ToArray();
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return Array.Empty<string>();
+            }
+        }
+
         private void Abandon()
         {
             _done = true;
-            _stream.Dispose();
+            try
+            {
+                // On a full disk the final flush fails: the file must still be deleted.
+                _stream.Dispose();
+            }
+            catch (IOException)
+            {
+            }
+
             try
             {
                 File.Delete(TempPath);

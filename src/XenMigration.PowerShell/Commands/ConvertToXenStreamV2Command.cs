@@ -108,6 +108,8 @@ namespace XenMigration.Commands
                 return;
             }
 
+            OutputFiles.WarnAboutLeftovers(this, destination);
+
             string format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format.ToString().ToLowerInvariant() : "v2";
             if (!ShouldProcess(destination, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0} image '{1}' to a {2} stream", GuestType, path, format)))
             {
@@ -152,7 +154,12 @@ namespace XenMigration.Commands
                     return;
                 }
 
-                OutputFiles.Commit(output, Force);
+                if (!OutputFiles.Commit(output, Force, NoClobber))
+                {
+                    WriteError(OutputFiles.NoClobber(destination));
+                    return;
+                }
+
                 WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} stream, {3}-bit toolstack{4}, {5} pages in {6} batches, {7} bytes)", path, destination, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
                 if (PassThru)
                 {

@@ -156,6 +156,8 @@ namespace XenMigration.Commands
                 ThrowTerminatingError(refusal);
             }
 
+            OutputFiles.WarnAboutLeftovers(this, destination);
+
             if (!ShouldProcess(destination, string.Format(CultureInfo.CurrentCulture, "Write a version {0} {1}-endian xenstore dump of {2} records", version, bigEndian ? "big" : "little", _plan.Count)))
             {
                 return;
@@ -165,7 +167,10 @@ namespace XenMigration.Commands
             {
                 using AtomicFileWriter output = AtomicFileWriter.Create(destination);
                 _plan.Write(output.Stream, version, bigEndian);
-                OutputFiles.Commit(output, Force);
+                if (!OutputFiles.Commit(output, Force, NoClobber))
+                {
+                    ThrowTerminatingError(OutputFiles.NoClobber(destination));
+                }
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
+using XenMigration.Framing;
 
 namespace XenMigration.Commands
 {
@@ -31,24 +32,29 @@ namespace XenMigration.Commands
         /// </summary>
         public static ErrorRecord? Check(string destination, string? source, bool noClobber, bool force)
         {
-            if (source is not null && string.Equals(Path.GetFullPath(source), destination, PathComparison))
+            // By identity (device and inode), not by name: a symlink, symlinked folder or hard link
+            // to the input must not let the output overwrite it.
+            if (source is not null && FileIdentity.SameFile(source, destination))
             {
-                return ErrorRecords.Create(new ArgumentException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is the input file; the input is never overwritten. Choose another destination.", destination)), "DestinationIsSource", ErrorCategory.InvalidArgument, destination);
+                return ErrorRecords.Create(new ArgumentException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is the input file (or a link to it); the input is never overwritten. Choose another destination.", destination)), "DestinationIsSource", ErrorCategory.InvalidArgument, destination);
             }
 
-            if (Directory.Exists(destination))
+            switch (FileIdentity.KindOf(destination))
             {
-                return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a directory.", destination)), "DestinationIsDirectory", ErrorCategory.InvalidArgument, destination);
-            }
-
-            if (!File.Exists(destination))
-            {
-                return null;
+                case FileKind.Directory:
+                    return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a directory.", destination)), "DestinationIsDirectory", ErrorCategory.InvalidArgument, destination);
+                case FileKind.Special:
+                    // A device, FIFO or socket would be replaced by a regular file on rename.
+                    return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a device, FIFO or socket, not a regular file; it is never replaced. Write to a file and copy it there.", destination)), "DestinationNotRegularFile", ErrorCategory.InvalidArgument, destination);
+                case FileKind.DanglingLink:
+                    return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a symbolic link whose target does not exist.", destination)), "DestinationIsDanglingLink", ErrorCategory.InvalidArgument, destination);
+                case FileKind.Missing:
+                    return null;
             }
 
             if (noClobber)
             {
-                return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The file '{0}' already exists and -NoClobber was specified.", destination)), "NoClobber", ErrorCategory.ResourceExists, destination);
+                return NoClobber(destination);
             }
 
             if (!force && (File.GetAttributes(destination) & FileAttributes.ReadOnly) != 0)
@@ -59,11 +65,25 @@ namespace XenMigration.Commands
             return null;
         }
 
+        /// <summary>The one -NoClobber refusal of every writing cmdlet, before the work or at the commit.</summary>
+        public static ErrorRecord NoClobber(string destination) =>
+            ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The file '{0}' already exists and -NoClobber was specified.", destination)), "NoClobber", ErrorCategory.ResourceExists, destination);
+
+        /// <summary>Warns about temporary files that earlier, interrupted writes left next to <paramref name="destination"/>.</summary>
+        public static void WarnAboutLeftovers(PSCmdlet cmdlet, string destination)
+        {
+            foreach (string leftover in AtomicFileWriter.FindLeftovers(destination))
+            {
+                cmdlet.WriteWarning(string.Format(CultureInfo.InvariantCulture, "'{0}' is a temporary file left by an interrupted write of '{1}' (killed, or out of disk space). Delete it if no other write to that file is running.", leftover, destination));
+            }
+        }
+
         /// <summary>
         /// Commits <paramref name="writer"/> over its destination. With -Force a read-only destination
         /// is replaced and the new file made read-only again (as Export-Csv -Force does).
         /// </summary>
-        public static void Commit(XenMigration.Framing.AtomicFileWriter writer, bool force)
+        /// <returns>False when -NoClobber is set and a file appeared at the destination meanwhile (nothing is replaced).</returns>
+        public static bool Commit(AtomicFileWriter writer, bool force, bool noClobber)
         {
             string destination = writer.Destination;
             bool wasReadOnly = force && File.Exists(destination) && (File.GetAttributes(destination) & FileAttributes.ReadOnly) != 0;
@@ -74,7 +94,24 @@ namespace XenMigration.Commands
 
             try
             {
-                writer.Commit(overwrite: true);
+                if (noClobber)
+                {
+                    // Checked again here: a file created while the work ran must not be replaced.
+                    try
+                    {
+                        writer.Commit(overwrite: false);
+                    }
+                    catch (IOException) when (File.Exists(destination))
+                    {
+                        return false;
+                    }
+                }
+                else
+                {
+                    writer.Commit(overwrite: true);
+                }
+
+                return true;
             }
             finally
             {
@@ -85,7 +122,5 @@ namespace XenMigration.Commands
             }
         }
 
-        private static StringComparison PathComparison =>
-            Environment.OSVersion.Platform == PlatformID.Win32NT ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
     }
 }
