@@ -60,6 +60,7 @@ namespace XenMigration.Commands
             XenErrorIds.BigEndianStream => ErrorCategory.NotImplemented,
             XenErrorIds.UnsupportedLegacyChunk => ErrorCategory.NotImplemented,
             XenErrorIds.AmbiguousWidth => ErrorCategory.InvalidArgument,
+            XenErrorIds.GuestTypeMismatch => ErrorCategory.InvalidArgument,
             XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
             _ => ErrorCategory.InvalidData,
         };

@@ -209,6 +209,7 @@ public class ConvertToXenStreamV2Tests
         var r = PsHost.Run($"ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType {given}", ("in", input), ("out", dir.Combine("out.save")));
         var e = Assert.Single(r.Errors);
         Assert.Equal("GuestTypeMismatch," + Cmd, e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
         Assert.DoesNotContain("-Width", e.ToString(), StringComparison.Ordinal);
         Assert.Contains("-GuestType " + actual, e.ErrorDetails.RecommendedAction, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.Combine("out.save")));
