@@ -110,9 +110,11 @@ namespace XenMigration.Framing
 
         /// <summary>
         /// Decodes <paramref name="count"/> fixed-size entries from the body, in chunks that fit the read
-        /// buffer. The result array grows as entries arrive on input of unknown length.
+        /// buffer, and keeps at most <paramref name="maxRetained"/> of them: memory stays bounded
+        /// whatever the count (a record may be 128 MiB of entries). <paramref name="observe"/> sees
+        /// every entry with its index, kept or not, so counts and checks still cover them all.
         /// </summary>
-        public T[] ReadEntries<T>(long count, int entrySize, EntryDecoder<T> decode, string what)
+        public T[] ReadEntries<T>(long count, int entrySize, EntryDecoder<T> decode, string what, int maxRetained = int.MaxValue, Action<T, long>? observe = null)
         {
             if (count * entrySize > BodyRemaining)
             {
@@ -120,7 +122,8 @@ namespace XenMigration.Framing
             }
 
             const int Initial = 1 << 16;
-            T[] result = new T[_source.CanSeek || count <= Initial ? count : Initial];
+            long keep = Math.Min(count, maxRetained);
+            T[] result = new T[_source.CanSeek || keep <= Initial ? keep : Initial];
             int perChunk = Math.Max(1, 32768 / entrySize);
             long done = 0;
             while (done < count)
@@ -131,14 +134,21 @@ namespace XenMigration.Framing
                     throw Truncated(what);
                 }
 
-                if (done + n > result.Length)
-                {
-                    Array.Resize(ref result, (int)Math.Min((long)result.Length * 2, count));
-                }
-
                 for (int i = 0; i < n; i++)
                 {
-                    result[done + i] = decode(chunk.Slice(i * entrySize, entrySize));
+                    long index = done + i;
+                    T entry = decode(chunk.Slice(i * entrySize, entrySize));
+                    if (index < keep)
+                    {
+                        if (index >= result.Length)
+                        {
+                            Array.Resize(ref result, (int)Math.Min((long)result.Length * 2, keep));
+                        }
+
+                        result[index] = entry;
+                    }
+
+                    observe?.Invoke(entry, index);
                 }
 
                 done += n;

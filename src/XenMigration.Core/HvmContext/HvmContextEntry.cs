@@ -33,55 +33,107 @@ namespace XenMigration.HvmContext
     }
 
     /// <summary>
-    /// Walks the descriptors of an HVM context blob (xen.md §6) the way Xen's loader does: entries
-    /// until END, each consuming exactly its declared length. Stops at END or at the first
-    /// descriptor that does not fit the blob.
+    /// Walks the entries of an HVM context blob as Xen's loader does: a descriptor (typecode,
+    /// instance, length), then that many bytes, until END. The stream form reads the blob as it
+    /// arrives and hands each entry to a callback with the first bytes of its payload, so a 128 MiB
+    /// blob of entries costs no more memory than a real one.
     /// </summary>
     public static class HvmContextWalker
     {
-        /// <summary>The entries, in blob order, up to and including END when it is found.</summary>
-        /// <param name="blob">The HVM_CONTEXT record body.</param>
-        /// <param name="endOffset">Offset just past END, or -1 when END was not reached.</param>
-        /// <param name="fault">Why the walk stopped early (a descriptor or payload past the end), or null.</param>
-        /// <param name="faultOffset">Offset of the descriptor that did not fit, or -1.</param>
+        /// <summary>Receives one entry and the first bytes of its payload (valid only during the call).</summary>
+        public delegate void EntryHandler(HvmContextEntry entry, System.ReadOnlySpan<byte> payloadPrefix);
+
+        /// <summary>How many bytes of each entry's payload the stream walk passes to its callback.</summary>
+        public const int PrefixLength = 16;
+
+        /// <summary>Walks a blob held in memory and returns its entries.</summary>
         public static IReadOnlyList<HvmContextEntry> Walk(byte[] blob, out int endOffset, out string? fault, out int faultOffset)
         {
             var entries = new List<HvmContextEntry>();
+            using var stream = new System.IO.MemoryStream(blob, writable: false);
+            Walk(stream, blob.Length, (e, _) => entries.Add(e), out endOffset, out fault, out faultOffset);
+            return entries;
+        }
+
+        /// <summary>
+        /// Walks <paramref name="length"/> bytes of <paramref name="blob"/>, calling
+        /// <paramref name="onEntry"/> for every entry with up to <see cref="PrefixLength"/> bytes of its
+        /// payload. <paramref name="endOffset"/> is the offset just after END (-1 without END);
+        /// <paramref name="fault"/> says why the walk stopped early, at <paramref name="faultOffset"/>.
+        /// </summary>
+        /// <exception cref="System.IO.EndOfStreamException">The stream ends before <paramref name="length"/> bytes.</exception>
+        public static void Walk(System.IO.Stream blob, int length, EntryHandler onEntry, out int endOffset, out string? fault, out int faultOffset)
+        {
             int pos = 0;
             endOffset = -1;
             fault = null;
             faultOffset = -1;
-            while (pos < blob.Length)
+            byte[] buffer = new byte[1 << 16];
+            while (pos < length)
             {
-                if (blob.Length - pos < HvmContextFormat.DescriptorSize)
+                if (length - pos < HvmContextFormat.DescriptorSize)
                 {
-                    fault = string.Format(CultureInfo.InvariantCulture, "{0} bytes at blob offset {1} are too few for an 8-byte descriptor", blob.Length - pos, pos);
+                    Consume(blob, length - pos, buffer);
+                    fault = string.Format(CultureInfo.InvariantCulture, "{0} bytes at blob offset {1} are too few for an 8-byte descriptor", length - pos, pos);
                     faultOffset = pos;
-                    return entries;
+                    return;
                 }
 
-                var r = new SpanReader(new System.ReadOnlySpan<byte>(blob, pos, HvmContextFormat.DescriptorSize));
+                ReadExactly(blob, buffer, HvmContextFormat.DescriptorSize);
+                var r = new SpanReader(new System.ReadOnlySpan<byte>(buffer, 0, HvmContextFormat.DescriptorSize));
                 ushort code = r.U16();
                 ushort instance = r.U16();
-                uint length = r.U32();
-                if (length > (uint)(blob.Length - pos - HvmContextFormat.DescriptorSize))
+                uint entryLength = r.U32();
+                int remaining = length - pos - HvmContextFormat.DescriptorSize;
+                if (entryLength > (uint)remaining)
                 {
-                    fault = string.Format(CultureInfo.InvariantCulture, "the {0} entry at blob offset {1} declares {2} bytes but only {3} remain", HvmContextFormat.NameOf(code), pos, length, blob.Length - pos - HvmContextFormat.DescriptorSize);
+                    Consume(blob, remaining, buffer);
+                    fault = string.Format(CultureInfo.InvariantCulture, "the {0} entry at blob offset {1} declares {2} bytes but only {3} remain", HvmContextFormat.NameOf(code), pos, entryLength, remaining);
                     faultOffset = pos;
-                    return entries;
+                    return;
                 }
 
-                var entry = new HvmContextEntry(pos, code, instance, length);
-                entries.Add(entry);
-                pos += HvmContextFormat.DescriptorSize + (int)length;
+                int prefix = (int)System.Math.Min(entryLength, PrefixLength);
+                ReadExactly(blob, buffer, prefix);
+                onEntry(new HvmContextEntry(pos, code, instance, entryLength), new System.ReadOnlySpan<byte>(buffer, 0, prefix));
+                Consume(blob, (int)entryLength - prefix, buffer);
+                pos += HvmContextFormat.DescriptorSize + (int)entryLength;
                 if (code == HvmContextFormat.EndCode)
                 {
                     endOffset = pos;
-                    return entries;
+                    Consume(blob, length - pos, buffer);
+                    return;
                 }
             }
+        }
 
-            return entries;
+        private static void ReadExactly(System.IO.Stream s, byte[] buffer, int count)
+        {
+            int done = 0;
+            while (done < count)
+            {
+                int n = s.Read(buffer, done, count - done);
+                if (n == 0)
+                {
+                    throw new System.IO.EndOfStreamException();
+                }
+
+                done += n;
+            }
+        }
+
+        private static void Consume(System.IO.Stream s, int count, byte[] buffer)
+        {
+            while (count > 0)
+            {
+                int n = s.Read(buffer, 0, System.Math.Min(count, buffer.Length));
+                if (n == 0)
+                {
+                    throw new System.IO.EndOfStreamException();
+                }
+
+                count -= n;
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
+using XenMigration.Framing;
 using XenMigration.XenStream;
 
 namespace XenMigration.Libxc
@@ -105,31 +107,42 @@ namespace XenMigration.Libxc
     {
         private readonly PageFrame[] _frames;
 
-        internal PageDataRecord(in RecordContext context, uint count, uint reserved, PageFrame[] frames, int dataPageCount)
+        internal PageDataRecord(in RecordContext context, uint count, uint reserved, PageFrame[] frames, long dataPageCount, ulong? lastPfn, EntryTally invalidTypes, EntryTally reservedBits)
             : base(context)
         {
             PfnCount = count;
             Reserved = reserved;
             _frames = frames;
             DataPageCount = dataPageCount;
+            LastPfn = lastPfn;
+            UnkeptInvalidTypes = invalidTypes;
+            UnkeptReservedBits = reservedBits;
         }
+
+        // Rule breaks among the entries not kept in Frames (for the verifier).
+        internal EntryTally UnkeptInvalidTypes { get; }
+
+        internal EntryTally UnkeptReservedBits { get; }
+
+        /// <inheritdoc/>
+        public override bool EntriesTruncated => _frames.Length < PfnCount;
 
         /// <summary>Number of PFN entries (not named Count, which would hide PowerShell's own .Count).</summary>
         public uint PfnCount { get; }
         /// <summary>Reserved u32 after the count.</summary>
         public uint Reserved { get; }
-        /// <summary>The PFN entries with their page types.</summary>
+        /// <summary>The PFN entries with their page types (the first 65,536 when <see cref="XenStreamRecord.EntriesTruncated"/>).</summary>
         public IReadOnlyList<PageFrame> Frames => _frames;
         /// <summary>Entries whose page contents are in the record.</summary>
-        public int DataPageCount { get; }
+        public long DataPageCount { get; }
         /// <summary>Offset of the first page's contents (same as <see cref="XenStreamRecord.PayloadOffset"/>).</summary>
         public long PageDataOffset => PayloadOffset;
         /// <summary>The body length the entries require: 8 + 8·count + 4096·data pages.</summary>
         public long ExpectedLength => 8L + (8L * PfnCount) + ((long)LibxcFormat.PageSize * DataPageCount);
         /// <summary>Lowest PFN in the batch (null when empty).</summary>
         public ulong? FirstPfn => _frames.Length == 0 ? null : _frames[0].Pfn;
-        /// <summary>Highest PFN in the batch (null when empty).</summary>
-        public ulong? LastPfn => _frames.Length == 0 ? null : _frames[_frames.Length - 1].Pfn;
+        /// <summary>PFN of the last entry in the batch (null when empty).</summary>
+        public ulong? LastPfn { get; }
 
         /// <inheritdoc/>
         public override string Summary => _frames.Length == 0
@@ -164,13 +177,20 @@ namespace XenMigration.Libxc
     {
         private readonly ulong[] _frames;
 
-        internal PvP2mFramesRecord(in RecordContext context, uint startPfn, uint endPfn, ulong[] frames)
+        internal PvP2mFramesRecord(in RecordContext context, uint startPfn, uint endPfn, ulong[] frames, long frameCount)
             : base(context)
         {
             StartPfn = startPfn;
             EndPfn = endPfn;
             _frames = frames;
+            FrameCount = frameCount;
         }
+
+        /// <summary>Number of frame entries in the record.</summary>
+        public long FrameCount { get; }
+
+        /// <inheritdoc/>
+        public override bool EntriesTruncated => _frames.Length < FrameCount;
 
         /// <summary>First PFN covered.</summary>
         public uint StartPfn { get; }
@@ -187,7 +207,7 @@ namespace XenMigration.Libxc
         }
 
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "Start pfn 0x{0:x}, End 0x{1:x}, {2} frames", StartPfn, EndPfn, _frames.Length);
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "Start pfn 0x{0:x}, End 0x{1:x}, {2} frames", StartPfn, EndPfn, FrameCount);
     }
 
     /// <summary>X86_PV_VCPU_BASIC, _EXTENDED, _XSAVE or _MSRS: one vCPU's state blob.</summary>
@@ -281,13 +301,20 @@ namespace XenMigration.Libxc
     /// <summary>HVM_PARAMS (0x0A).</summary>
     public sealed class HvmParamsRecord : XenStreamRecord
     {
-        internal HvmParamsRecord(in RecordContext context, uint count, uint reserved, HvmParam[] parameters)
+        internal HvmParamsRecord(in RecordContext context, uint count, uint reserved, HvmParam[] parameters, EntryTally unknownIndexes)
             : base(context)
         {
             ParamCount = count;
             Reserved = reserved;
             Params = parameters;
+            UnkeptUnknownIndexes = unknownIndexes;
         }
+
+        // Params not kept in Params whose index Xen does not define (for the verifier).
+        internal EntryTally UnkeptUnknownIndexes { get; }
+
+        /// <inheritdoc/>
+        public override bool EntriesTruncated => Params.Count < ParamCount;
 
         /// <summary>Entry count (not named Count, which would hide PowerShell's own .Count).</summary>
         public uint ParamCount { get; }
@@ -297,20 +324,32 @@ namespace XenMigration.Libxc
         public IReadOnlyList<HvmParam> Params { get; }
 
         /// <inheritdoc/>
-        public override string Summary => string.Join(", ", Params);
+        public override string Summary => EntriesTruncated
+            ? string.Format(CultureInfo.InvariantCulture, "{0} params: {1}, ...", ParamCount, string.Join(", ", Params.Take(8)))
+            : string.Join(", ", Params);
     }
 
     /// <summary>CHECKPOINT_DIRTY_PFN_LIST (0x0F).</summary>
     public sealed class CheckpointDirtyPfnListRecord : XenStreamRecord
     {
-        internal CheckpointDirtyPfnListRecord(in RecordContext context, ulong[] pfns)
-            : base(context) => Pfns = pfns;
+        internal CheckpointDirtyPfnListRecord(in RecordContext context, ulong[] pfns, long pfnCount)
+            : base(context)
+        {
+            Pfns = pfns;
+            PfnCount = pfnCount;
+        }
 
-        /// <summary>The dirty PFNs.</summary>
+        /// <summary>The dirty PFNs (the first 65,536 when <see cref="XenStreamRecord.EntriesTruncated"/>).</summary>
         public IReadOnlyList<ulong> Pfns { get; }
 
+        /// <summary>Number of PFNs in the record.</summary>
+        public long PfnCount { get; }
+
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} pfns", Pfns.Count);
+        public override bool EntriesTruncated => Pfns.Count < PfnCount;
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} pfns", PfnCount);
     }
 
     /// <summary>One CPUID leaf of X86_CPUID_POLICY.</summary>
@@ -348,14 +387,24 @@ namespace XenMigration.Libxc
     /// <summary>X86_CPUID_POLICY (0x11).</summary>
     public sealed class CpuidPolicyRecord : XenStreamRecord
     {
-        internal CpuidPolicyRecord(in RecordContext context, CpuidLeaf[] leaves)
-            : base(context) => Leaves = leaves;
+        internal CpuidPolicyRecord(in RecordContext context, CpuidLeaf[] leaves, long leafCount)
+            : base(context)
+        {
+            Leaves = leaves;
+            LeafCount = leafCount;
+        }
 
-        /// <summary>The leaves.</summary>
+        /// <summary>The leaves (the first 65,536 when <see cref="XenStreamRecord.EntriesTruncated"/>).</summary>
         public IReadOnlyList<CpuidLeaf> Leaves { get; }
 
+        /// <summary>Number of leaves in the record.</summary>
+        public long LeafCount { get; }
+
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} leaves", Leaves.Count);
+        public override bool EntriesTruncated => Leaves.Count < LeafCount;
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} leaves", LeafCount);
     }
 
     /// <summary>One MSR of X86_MSR_POLICY.</summary>
@@ -383,14 +432,28 @@ namespace XenMigration.Libxc
     /// <summary>X86_MSR_POLICY (0x12).</summary>
     public sealed class MsrPolicyRecord : XenStreamRecord
     {
-        internal MsrPolicyRecord(in RecordContext context, MsrEntry[] entries)
-            : base(context) => Entries = entries;
+        internal MsrPolicyRecord(in RecordContext context, MsrEntry[] entries, long entryCount, EntryTally flagsSet)
+            : base(context)
+        {
+            Entries = entries;
+            EntryCount = entryCount;
+            UnkeptFlagsSet = flagsSet;
+        }
 
-        /// <summary>The entries.</summary>
+        /// <summary>The entries (the first 65,536 when <see cref="XenStreamRecord.EntriesTruncated"/>).</summary>
         public IReadOnlyList<MsrEntry> Entries { get; }
 
+        /// <summary>Number of entries in the record.</summary>
+        public long EntryCount { get; }
+
+        // Entries not kept in Entries whose reserved flags are set (for the verifier).
+        internal EntryTally UnkeptFlagsSet { get; }
+
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} MSRs", Entries.Count);
+        public override bool EntriesTruncated => Entries.Count < EntryCount;
+
+        /// <inheritdoc/>
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} MSRs", EntryCount);
     }
 
     /// <summary>

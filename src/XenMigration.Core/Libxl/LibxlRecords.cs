@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using XenMigration.Framing;
 using XenMigration.XenStream;
 
 namespace XenMigration.Libxl
@@ -61,14 +62,28 @@ namespace XenMigration.Libxl
     /// <summary>EMULATOR_XENSTORE_DATA (0x2): xenstore entries for the device model.</summary>
     public sealed class EmulatorXenstoreDataRecord : XenStreamRecord
     {
-        internal EmulatorXenstoreDataRecord(in RecordContext context, uint emulatorId, uint emulatorIndex, XenstoreKeyValue[] entries, bool isNulTerminated)
+        internal EmulatorXenstoreDataRecord(in RecordContext context, uint emulatorId, uint emulatorIndex, XenstoreDataDecoder decoded)
             : base(context)
         {
             EmulatorId = (EmulatorId)emulatorId;
             EmulatorIndex = emulatorIndex;
-            Entries = entries;
-            IsNulTerminated = isNulTerminated;
+            Entries = decoded.Kept;
+            EntryCount = decoded.PairCount;
+            IsNulTerminated = decoded.IsNulTerminated;
+            UnkeptBadKeys = decoded.UnkeptBadKeys;
+            UnkeptBadValues = decoded.UnkeptBadValues;
         }
+
+        /// <summary>Number of key/value pairs in the record.</summary>
+        public long EntryCount { get; }
+
+        /// <inheritdoc/>
+        public override bool EntriesTruncated => Entries.Count < EntryCount;
+
+        // Pairs not kept in Entries with a bad key or value, by body offset (for the verifier).
+        internal EntryTally UnkeptBadKeys { get; }
+
+        internal EntryTally UnkeptBadValues { get; }
 
         /// <summary>Which emulator the data is for.</summary>
         public EmulatorId EmulatorId { get; }
@@ -76,14 +91,14 @@ namespace XenMigration.Libxl
         /// <summary>Which emulator instance of the domain (libxl always writes 0).</summary>
         public uint EmulatorIndex { get; }
 
-        /// <summary>The key/value pairs, in stream order.</summary>
+        /// <summary>The key/value pairs, in stream order (the first 65,536 when <see cref="XenStreamRecord.EntriesTruncated"/>).</summary>
         public IReadOnlyList<XenstoreKeyValue> Entries { get; }
 
         /// <summary>Whether every key and value is NUL-terminated (libxl refuses the record otherwise).</summary>
         public bool IsNulTerminated { get; }
 
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}[{1}], {2} entries", EmulatorId, EmulatorIndex, Entries.Count);
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}[{1}], {2} entries", EmulatorId, EmulatorIndex, EntryCount);
     }
 
     /// <summary>EMULATOR_CONTEXT (0x3): the device model's saved state (a QEMU stream for QEMU upstream).</summary>

@@ -523,6 +523,8 @@ namespace XenMigration.Verification
                             Add(XenIssueCodes.ReservedField, r.Offset + 8 + (16L * i) + 4, r, Fmt("MSR 0x{0:x} has flags 0x{1:x}; the field is reserved", msr.Entries[i].Index, msr.Entries[i].Flags));
                         }
                     }
+
+                    Unkept(XenIssueCodes.ReservedField, r, msr.UnkeptFlagsSet, r.Offset + 8 + 4, 16, "MSR entries have reserved flags set");
                 }
             }
 
@@ -564,6 +566,20 @@ namespace XenMigration.Verification
                     {
                         Add(XenIssueCodes.ReservedField, at, p, Fmt("pfn 0x{0:x} has reserved bits 52-59 set (0x{1:x}); Xen ignores them, Xen's python verifier rejects them", f.Pfn, f.ReservedBits));
                     }
+                }
+
+                // Entries beyond those the reader kept were checked as they streamed past.
+                Unkept(XenIssueCodes.PageTypeInvalid, p, p.UnkeptInvalidTypes, p.Offset + 16, 8, "pfn entries have a reserved page type");
+                Unkept(XenIssueCodes.ReservedField, p, p.UnkeptReservedBits, p.Offset + 16, 8, "pfn entries have reserved bits 52-59 set");
+            }
+
+            // One issue for the rule breaks among a record's unkept entries: how many, and the first.
+            private void Unkept(string code, XenStreamRecord r, EntryTally tally, long firstEntryOffset, int entrySize, string what)
+            {
+                if (tally.Count > 0)
+                {
+                    long at = firstEntryOffset + (entrySize * tally.First);
+                    Add(code, at, r, Fmt("{0} more {1} (beyond the first {2} entries the reader keeps; the first at offset 0x{3:x})", tally.Count, what, XenStreamReader.MaxRetainedEntries, at));
                 }
             }
 
@@ -705,6 +721,8 @@ namespace XenMigration.Verification
                         Add(XenIssueCodes.HvmParamUnknown, r.Offset + 16 + (16L * i), r, Fmt("param index {0} is not defined in public/hvm/params.h; Xen refuses to set it", r.Params[i].Index));
                     }
                 }
+
+                Unkept(XenIssueCodes.HvmParamUnknown, r, r.UnkeptUnknownIndexes, r.Offset + 16, 16, "params have an index that public/hvm/params.h does not define");
             }
 
             private void OnHvmContext(XenStreamRecord r)
@@ -718,84 +736,115 @@ namespace XenMigration.Verification
                     return;
                 }
 
-                byte[] blob;
+                // Checked as the blob streams past: only descriptors and the first bytes of each entry
+                // are looked at, so memory does not grow with the blob.
+                var ctx = new HvmContextCheck(this, r);
+                int endOffset, faultOffset;
+                string? fault;
                 using (Stream payload = r.OpenPayload())
                 {
-                    blob = new byte[r.PayloadLength];
-                    int done = 0;
-                    while (done < blob.Length)
+                    try
                     {
-                        int n = payload.Read(blob, done, blob.Length - done);
-                        if (n == 0)
-                        {
-                            throw new XenTruncatedException(Fmt("Unexpected end of stream at offset {0} while reading the HVM context of record #{1}.", r.PayloadOffset + done, r.Index), r.PayloadOffset + done, r.Index, nameof(XenRecordType.HvmContext));
-                        }
-
-                        done += n;
+                        HvmContextWalker.Walk(payload, checked((int)r.PayloadLength), ctx.OnEntry, out endOffset, out fault, out faultOffset);
+                    }
+                    catch (EndOfStreamException)
+                    {
+                        throw new XenTruncatedException(Fmt("Unexpected end of stream while reading the HVM context of record #{0} (offset {1}, {2} bytes).", r.Index, r.PayloadOffset, r.PayloadLength), r.PayloadOffset + r.PayloadLength, r.Index, nameof(XenRecordType.HvmContext));
                     }
                 }
 
-                CheckHvmContext(r, blob);
+                ctx.Finish(endOffset, fault, faultOffset);
             }
 
-            private void CheckHvmContext(XenStreamRecord r, byte[] blob)
+            // The HVM context rules, applied entry by entry (HEADER first, typecodes, lengths, instances,
+            // duplicates, END).
+            private sealed class HvmContextCheck
             {
-                IReadOnlyList<HvmContextEntry> entries = HvmContextWalker.Walk(blob, out int endOffset, out string? fault, out int faultOffset);
-                long at(int blobOffset) => r.PayloadOffset + blobOffset;
-                if (entries.Count == 0 || entries[0].Typecode != HvmContextFormat.HeaderCode)
+                // Duplicate detection remembers at most this many typecode/instance pairs (a real
+                // context has a few per vCPU).
+                private const int MaxRemembered = 1 << 16;
+                private readonly Session _s;
+                private readonly XenStreamRecord _r;
+                private readonly HashSet<uint> _seen = new HashSet<uint>();
+                private int _count;
+
+                public HvmContextCheck(Session s, XenStreamRecord r)
                 {
-                    Add(XenIssueCodes.HvmContextHeader, at(0), r, entries.Count == 0 ? "the HVM context has no entries" : Fmt("the HVM context starts with {0}, not HEADER", entries[0].Name));
+                    _s = s;
+                    _r = r;
                 }
-                else
+
+                private long At(int blobOffset) => _r.PayloadOffset + blobOffset;
+
+                public void OnEntry(HvmContextEntry e, ReadOnlySpan<byte> prefix)
                 {
-                    HvmContextEntry header = entries[0];
-                    if (header.Length != 24)
+                    if (_count++ == 0)
                     {
-                        Add(XenIssueCodes.HvmContextHeader, at(header.Offset), r, Fmt("the HEADER entry is {0} bytes, not 24", header.Length));
+                        CheckHeader(e, prefix);
+                    }
+                    else if (e.Typecode == HvmContextFormat.HeaderCode)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextHeader, At(e.Offset), _r, "a second HEADER entry");
+                    }
+
+                    _s.CheckHvmEntry(_r, prefix, e, At(e.Offset));
+                    uint key = ((uint)e.Typecode << 16) | e.Instance;
+                    if (_seen.Contains(key))
+                    {
+                        _s.Add(XenIssueCodes.HvmContextDuplicate, At(e.Offset), _r, Fmt("{0} instance {1} appears twice; the later one wins", e.Name, e.Instance));
+                    }
+                    else if (_seen.Count < MaxRemembered)
+                    {
+                        _seen.Add(key);
+                    }
+                }
+
+                public void Finish(int endOffset, string? fault, int faultOffset)
+                {
+                    if (_count == 0)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextHeader, At(0), _r, "the HVM context has no entries");
+                    }
+
+                    int length = (int)_r.PayloadLength;
+                    if (fault is not null)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextStructure, At(faultOffset), _r, "the HVM context's entries do not add up: " + fault);
+                    }
+                    else if (endOffset < 0)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextStructure, At(length), _r, "the HVM context has no END entry");
+                    }
+                    else if (endOffset < length)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextTrailingData, At(endOffset), _r, Fmt("{0} bytes follow the HVM context's END entry", length - endOffset));
+                    }
+                }
+
+                private void CheckHeader(HvmContextEntry header, ReadOnlySpan<byte> prefix)
+                {
+                    if (header.Typecode != HvmContextFormat.HeaderCode)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextHeader, At(0), _r, Fmt("the HVM context starts with {0}, not HEADER", header.Name));
+                    }
+                    else if (header.Length != 24)
+                    {
+                        _s.Add(XenIssueCodes.HvmContextHeader, At(header.Offset), _r, Fmt("the HEADER entry is {0} bytes, not 24", header.Length));
                     }
                     else
                     {
-                        var h = new SpanReader(new ReadOnlySpan<byte>(blob, header.PayloadOffset, 8));
+                        var h = new SpanReader(prefix);
                         uint magic = h.U32();
                         uint version = h.U32();
                         if (magic != HvmContextFormat.HeaderMagic || version != HvmContextFormat.HeaderVersion)
                         {
-                            Add(XenIssueCodes.HvmContextHeader, at(header.PayloadOffset), r, Fmt("HEADER magic 0x{0:x8} version {1}; Xen requires magic 0x54381286 version 1", magic, version));
+                            _s.Add(XenIssueCodes.HvmContextHeader, At(header.PayloadOffset), _r, Fmt("HEADER magic 0x{0:x8} version {1}; Xen requires magic 0x54381286 version 1", magic, version));
                         }
                     }
                 }
-
-                var seen = new HashSet<uint>();
-                for (int i = 0; i < entries.Count; i++)
-                {
-                    HvmContextEntry e = entries[i];
-                    if (i > 0 && e.Typecode == HvmContextFormat.HeaderCode)
-                    {
-                        Add(XenIssueCodes.HvmContextHeader, at(e.Offset), r, "a second HEADER entry");
-                    }
-
-                    CheckHvmEntry(r, blob, e, at(e.Offset));
-                    if (!seen.Add(((uint)e.Typecode << 16) | e.Instance))
-                    {
-                        Add(XenIssueCodes.HvmContextDuplicate, at(e.Offset), r, Fmt("{0} instance {1} appears twice; the later one wins", e.Name, e.Instance));
-                    }
-                }
-
-                if (fault is not null)
-                {
-                    Add(XenIssueCodes.HvmContextStructure, at(faultOffset), r, "the HVM context's entries do not add up: " + fault);
-                }
-                else if (endOffset < 0)
-                {
-                    Add(XenIssueCodes.HvmContextStructure, at(blob.Length), r, "the HVM context has no END entry");
-                }
-                else if (endOffset < blob.Length)
-                {
-                    Add(XenIssueCodes.HvmContextTrailingData, at(endOffset), r, Fmt("{0} bytes follow the HVM context's END entry", blob.Length - endOffset));
-                }
             }
 
-            private void CheckHvmEntry(XenStreamRecord r, byte[] blob, HvmContextEntry e, long offset)
+            private void CheckHvmEntry(XenStreamRecord r, ReadOnlySpan<byte> prefix, HvmContextEntry e, long offset)
             {
                 HvmTypeInfo? info = HvmContextFormat.TypeOf(e.Typecode);
                 if (info is null)
@@ -844,7 +893,7 @@ namespace XenMigration.Verification
                         }
                         else
                         {
-                            uint count = new SpanReader(new ReadOnlySpan<byte>(blob, e.PayloadOffset, 4)).U32();
+                            uint count = new SpanReader(prefix).U32();
                             if (8 + (16L * count) != e.Length)
                             {
                                 problem = Fmt("declares {0} MSRs, which need {1} bytes", count, 8 + (16L * count));
@@ -909,6 +958,9 @@ namespace XenMigration.Verification
                         }
                     }
                 }
+
+                Unkept(XenIssueCodes.XenstoreKey, xs, xs.UnkeptBadKeys, xs.Offset + 16, 1, "pairs have an empty key, a key starting with '/', or key characters other than ASCII letters, digits and -/_@");
+                Unkept(XenIssueCodes.XenstoreValue, xs, xs.UnkeptBadValues, xs.Offset + 16, 1, "pairs have values with characters other than printable ASCII");
             }
 
             private void CheckEmulator(XenStreamRecord r, uint id)

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
@@ -51,6 +52,13 @@ namespace XenMigration.XenStream
         private Exception? _fault;
         private XenFormatException? _deferred;
         private bool _disposed;
+
+        /// <summary>
+        /// The most entries (pfns, params, CPUID leaves, MSRs, key/value pairs) a record keeps in
+        /// memory; the rest are counted and checked as they stream past, so memory stays bounded
+        /// whatever a record declares (see <see cref="XenStreamRecord.EntriesTruncated"/>).
+        /// </summary>
+        public const int MaxRetainedEntries = 65536;
 
         /// <summary>Creates a reader over <paramref name="stream"/>, which may be seekable or not.</summary>
         /// <param name="stream">The input, positioned at the start of the image.</param>
@@ -470,35 +478,23 @@ namespace XenMigration.XenStream
             var r = new SpanReader(sub);
             uint id = r.U32();
             uint index = r.U32();
-            byte[] blob = _frames.ReadBytes((int)_frames.BodyRemaining, "the key/value data");
-            var entries = new System.Collections.Generic.List<XenstoreKeyValue>();
-            bool terminated = true;
-            int pos = 0;
-            while (pos < blob.Length)
+            var decoder = new XenstoreDataDecoder(MaxRetainedEntries);
+            byte[] chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+            try
             {
-                int keyEnd = Array.IndexOf(blob, (byte)0, pos);
-                if (keyEnd < 0)
+                int n;
+                while ((n = _frames.ReadBody(chunk, 0, chunk.Length)) > 0)
                 {
-                    terminated = false;
-                    entries.Add(new XenstoreKeyValue(Encoding.UTF8.GetString(blob, pos, blob.Length - pos), string.Empty));
-                    break;
+                    decoder.Feed(new ReadOnlySpan<byte>(chunk, 0, n));
                 }
-
-                string key = Encoding.UTF8.GetString(blob, pos, keyEnd - pos);
-                pos = keyEnd + 1;
-                int valueEnd = pos < blob.Length ? Array.IndexOf(blob, (byte)0, pos) : -1;
-                if (valueEnd < 0)
-                {
-                    terminated = false;
-                    entries.Add(new XenstoreKeyValue(key, Encoding.UTF8.GetString(blob, pos, blob.Length - pos)));
-                    break;
-                }
-
-                entries.Add(new XenstoreKeyValue(key, Encoding.UTF8.GetString(blob, pos, valueEnd - pos)));
-                pos = valueEnd + 1;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
             }
 
-            return new EmulatorXenstoreDataRecord(DecodedContext(frame, XenLayer.Libxl, XenRecordType.EmulatorXenstoreData), id, index, entries.ToArray(), terminated);
+            decoder.Complete();
+            return new EmulatorXenstoreDataRecord(DecodedContext(frame, XenLayer.Libxl, XenRecordType.EmulatorXenstoreData), id, index, decoder);
         }
 
         private XenStreamRecord ReadImageHeader()
@@ -607,8 +603,9 @@ namespace XenMigration.XenStream
                     var r = new SpanReader(_frames.ReadFixed(8, "the start and end pfn"));
                     uint start = r.U32();
                     uint end = r.U32();
-                    ulong[] frames = _frames.ReadEntries(_frames.BodyRemaining / 8, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames");
-                    return new PvP2mFramesRecord(DecodedContext(frame, XenLayer.Libxc, type), start, end, frames);
+                    long frameCount = _frames.BodyRemaining / 8;
+                    ulong[] frames = _frames.ReadEntries(frameCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames", MaxRetainedEntries);
+                    return new PvP2mFramesRecord(DecodedContext(frame, XenLayer.Libxc, type), start, end, frames, frameCount);
                 }
 
                 case LibxcFormat.X86PvVcpuBasic:
@@ -638,26 +635,62 @@ namespace XenMigration.XenStream
                     var r = new SpanReader(_frames.ReadFixed(8, "the param count"));
                     uint count = r.U32();
                     uint reserved = r.U32();
-                    HvmParam[] parameters = _frames.ReadEntries(count, 16, e => new HvmParam(BinaryPrimitives.ReadUInt64LittleEndian(e), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))), "params");
-                    return new HvmParamsRecord(DecodedContext(frame, XenLayer.Libxc, type), count, reserved, parameters);
+                    var unknown = new EntryTally();
+                    // Decoded as raw pairs so that entries beyond the kept ones allocate nothing.
+                    KeyValuePair<ulong, ulong>[] raw = _frames.ReadEntries(
+                        count,
+                        16,
+                        e => new KeyValuePair<ulong, ulong>(BinaryPrimitives.ReadUInt64LittleEndian(e), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
+                        "params",
+                        MaxRetainedEntries,
+                        (p, i) =>
+                        {
+                            if (i >= MaxRetainedEntries && !HvmParamNames.IsDefined(p.Key))
+                            {
+                                unknown.Add(i);
+                            }
+                        });
+                    var parameters = new HvmParam[raw.Length];
+                    for (int i = 0; i < raw.Length; i++)
+                    {
+                        parameters[i] = new HvmParam(raw[i].Key, raw[i].Value);
+                    }
+
+                    return new HvmParamsRecord(DecodedContext(frame, XenLayer.Libxc, type), count, reserved, parameters, unknown);
                 }
 
                 case LibxcFormat.CheckpointDirtyPfnList:
                 {
-                    ulong[] pfns = _frames.ReadEntries(_frames.BodyRemaining / 8, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns");
-                    return new CheckpointDirtyPfnListRecord(DecodedContext(frame, XenLayer.Libxc, type), pfns);
+                    long pfnCount = _frames.BodyRemaining / 8;
+                    ulong[] pfns = _frames.ReadEntries(pfnCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns", MaxRetainedEntries);
+                    return new CheckpointDirtyPfnListRecord(DecodedContext(frame, XenLayer.Libxc, type), pfns, pfnCount);
                 }
 
                 case LibxcFormat.X86CpuidPolicy:
                 {
-                    CpuidLeaf[] leaves = _frames.ReadEntries(_frames.BodyRemaining / 24, 24, DecodeCpuidLeaf, "CPUID leaves");
-                    return new CpuidPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), leaves);
+                    long leafCount = _frames.BodyRemaining / 24;
+                    CpuidLeaf[] leaves = _frames.ReadEntries(leafCount, 24, DecodeCpuidLeaf, "CPUID leaves", MaxRetainedEntries);
+                    return new CpuidPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), leaves, leafCount);
                 }
 
                 case LibxcFormat.X86MsrPolicy:
                 {
-                    MsrEntry[] entries = _frames.ReadEntries(_frames.BodyRemaining / 16, 16, e => new MsrEntry(BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))), "MSR entries");
-                    return new MsrPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), entries);
+                    long entryCount = _frames.BodyRemaining / 16;
+                    var flagsSet = new EntryTally();
+                    MsrEntry[] entries = _frames.ReadEntries(
+                        entryCount,
+                        16,
+                        e => new MsrEntry(BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
+                        "MSR entries",
+                        MaxRetainedEntries,
+                        (m, i) =>
+                        {
+                            if (i >= MaxRetainedEntries && m.Flags != 0)
+                            {
+                                flagsSet.Add(i);
+                            }
+                        });
+                    return new MsrPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), entries, entryCount, flagsSet);
                 }
 
                 default:
@@ -676,17 +709,39 @@ namespace XenMigration.XenStream
             var r = new SpanReader(_frames.ReadFixed(8, "the pfn count"));
             uint count = r.U32();
             uint reserved = r.U32();
-            int dataPages = 0;
-            PageFrame[] frames = _frames.ReadEntries(count, 8, e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e)), "pfns");
-            for (int i = 0; i < frames.Length; i++)
-            {
-                if (frames[i].HasData)
+            long dataPages = 0;
+            ulong? lastPfn = null;
+            var invalidTypes = new EntryTally();
+            var reservedBits = new EntryTally();
+            PageFrame[] frames = _frames.ReadEntries(
+                count,
+                8,
+                e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e)),
+                "pfns",
+                MaxRetainedEntries,
+                (f, i) =>
                 {
-                    dataPages++;
-                }
-            }
+                    if (f.HasData)
+                    {
+                        dataPages++;
+                    }
 
-            return new PageDataRecord(PayloadContext(frame, XenLayer.Libxc, XenRecordType.PageData), count, reserved, frames, dataPages);
+                    lastPfn = f.Pfn;
+                    if (i >= MaxRetainedEntries)
+                    {
+                        if (!LibxcFormat.IsValidPageType((int)f.Type))
+                        {
+                            invalidTypes.Add(i);
+                        }
+
+                        if (f.ReservedBits != 0)
+                        {
+                            reservedBits.Add(i);
+                        }
+                    }
+                });
+
+            return new PageDataRecord(PayloadContext(frame, XenLayer.Libxc, XenRecordType.PageData), count, reserved, frames, dataPages, lastPfn, invalidTypes, reservedBits);
         }
 
         // After a bare libxc stream's END, Xen's converter (libxc format, HVM, without --skip-qemu)

@@ -65,6 +65,13 @@ namespace XenMigration.XenStream
         // property must not change after the record has been written to the pipeline.
         internal bool? PaddingIsZero { get; set; }
 
+        /// <summary>
+        /// True when the record has more entries (pfns, params, leaves, pairs, ...) than the
+        /// <see cref="XenStreamReader.MaxRetainedEntries"/> kept in memory: the entry list holds the
+        /// first ones, while counts and Test-XenStream's checks cover all of them.
+        /// </summary>
+        public virtual bool EntriesTruncated => false;
+
         /// <summary>A one-line description of the decoded fields.</summary>
         public virtual string Summary => string.Empty;
 
