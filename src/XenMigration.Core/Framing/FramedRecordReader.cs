@@ -137,6 +137,11 @@ namespace XenMigration.Framing
                 for (int i = 0; i < n; i++)
                 {
                     long index = done + i;
+                    if (index >= keep && observe is null)
+                    {
+                        continue;   // neither kept nor looked at: not decoded
+                    }
+
                     T entry = decode(chunk.Slice(i * entrySize, entrySize));
                     if (index < keep)
                     {

@@ -5,7 +5,7 @@ using XenMigration.Framing;
 namespace XenMigration.HvmContext
 {
     /// <summary>One descriptor + payload of an HVM context blob.</summary>
-    public sealed class HvmContextEntry
+    public readonly struct HvmContextEntry
     {
         internal HvmContextEntry(int offset, ushort typecode, ushort instance, uint length)
         {

@@ -33,7 +33,16 @@ namespace XenMigration.HvmContext
             Size = size;
             Rule = rule;
             OlderSizes = olderSizes ?? System.Array.Empty<int>();
+            LengthRuleText = rule switch
+            {
+                HvmLengthRule.Strict => string.Format(CultureInfo.InvariantCulture, "must be exactly {0} bytes", size),
+                HvmLengthRule.AtMost => string.Format(CultureInfo.InvariantCulture, "must be 1 to {0} bytes", size),
+                _ => string.Empty,
+            };
         }
+
+        // The Strict/AtMost rule in words, made once rather than per entry checked.
+        internal string LengthRuleText { get; }
 
         /// <summary>Typecode.</summary>
         public ushort Code { get; }

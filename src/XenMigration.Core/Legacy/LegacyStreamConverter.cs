@@ -140,6 +140,9 @@ namespace XenMigration.Legacy
             private readonly bool _pv;
             private readonly List<KeyValuePair<ulong, ulong>> _params = new List<KeyValuePair<ulong, ulong>>();
             private readonly List<int> _onlineVcpus = new List<int>();
+            // The xenstore pairs made from physmap entries are held until the end of the image; this
+            // bounds them (and so the memory a hostile toolstack chunk can take).
+            private const int MaxPhysmapXenstoreBytes = 1 << 20;
             private readonly ByteBuilder _xenstore = new ByteBuilder();
             private readonly byte[] _scratch = new byte[1 << 20];
             private int _width;
@@ -698,6 +701,12 @@ namespace XenMigration.Legacy
                     if (name[name.Length - 1] != 0)
                     {
                         throw Invalid(string.Format(CultureInfo.InvariantCulture, "physmap entry {0}'s name is not NUL-terminated", i), at + pos);
+                    }
+
+                    if (_xenstore.Length > MaxPhysmapXenstoreBytes)
+                    {
+                        // libxl writes one physmap entry per emulated ROM/VRAM region: a handful.
+                        throw Invalid(string.Format(CultureInfo.InvariantCulture, "the toolstack data's physmap entries add up to more than {0} bytes of xenstore data ({1} entries so far); libxl writes a few", MaxPhysmapXenstoreBytes, i), at + pos);
                     }
 
                     string root = "physmap/" + phys.ToString("x", CultureInfo.InvariantCulture);

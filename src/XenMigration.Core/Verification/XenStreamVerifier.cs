@@ -520,7 +520,7 @@ namespace XenMigration.Verification
                     {
                         if (msr.Entries[i].Flags != 0)
                         {
-                            Add(XenIssueCodes.ReservedField, r.Offset + 8 + (16L * i) + 4, r, Fmt("MSR 0x{0:x} has flags 0x{1:x}; the field is reserved", msr.Entries[i].Index, msr.Entries[i].Flags));
+                            if (Describe(XenIssueCodes.ReservedField)) Add(XenIssueCodes.ReservedField, r.Offset + 8 + (16L * i) + 4, r, Fmt("MSR 0x{0:x} has flags 0x{1:x}; the field is reserved", msr.Entries[i].Index, msr.Entries[i].Flags));
                         }
                     }
 
@@ -559,12 +559,12 @@ namespace XenMigration.Verification
                     long at = p.Offset + 16 + (8L * i);
                     if (!LibxcFormat.IsValidPageType((int)f.Type))
                     {
-                        Add(XenIssueCodes.PageTypeInvalid, at, p, Fmt("pfn 0x{0:x} has reserved page type 0x{1:x}", f.Pfn, (int)f.Type));
+                        if (Describe(XenIssueCodes.PageTypeInvalid)) Add(XenIssueCodes.PageTypeInvalid, at, p, Fmt("pfn 0x{0:x} has reserved page type 0x{1:x}", f.Pfn, (int)f.Type));
                     }
 
                     if (f.ReservedBits != 0)
                     {
-                        Add(XenIssueCodes.ReservedField, at, p, Fmt("pfn 0x{0:x} has reserved bits 52-59 set (0x{1:x}); Xen ignores them, Xen's python verifier rejects them", f.Pfn, f.ReservedBits));
+                        if (Describe(XenIssueCodes.ReservedField)) Add(XenIssueCodes.ReservedField, at, p, Fmt("pfn 0x{0:x} has reserved bits 52-59 set (0x{1:x}); Xen ignores them, Xen's python verifier rejects them", f.Pfn, f.ReservedBits));
                     }
                 }
 
@@ -579,7 +579,7 @@ namespace XenMigration.Verification
                 if (tally.Count > 0)
                 {
                     long at = firstEntryOffset + (entrySize * tally.First);
-                    Add(code, at, r, Fmt("{0} more {1} (beyond the first {2} entries the reader keeps; the first at offset 0x{3:x})", tally.Count, what, XenStreamReader.MaxRetainedEntries, at));
+                    Add(code, at, r.Index, r.Type, Fmt("{0} more {1} (beyond the first {2} entries the reader keeps; the first at offset 0x{3:x})", tally.Count, what, XenStreamReader.MaxRetainedEntries, at), weight: tally.Count);
                 }
             }
 
@@ -718,7 +718,7 @@ namespace XenMigration.Verification
                 {
                     if (!HvmParamNames.IsDefined(r.Params[i].Index))
                     {
-                        Add(XenIssueCodes.HvmParamUnknown, r.Offset + 16 + (16L * i), r, Fmt("param index {0} is not defined in public/hvm/params.h; Xen refuses to set it", r.Params[i].Index));
+                        if (Describe(XenIssueCodes.HvmParamUnknown)) Add(XenIssueCodes.HvmParamUnknown, r.Offset + 16 + (16L * i), r, Fmt("param index {0} is not defined in public/hvm/params.h; Xen refuses to set it", r.Params[i].Index));
                     }
                 }
 
@@ -791,7 +791,7 @@ namespace XenMigration.Verification
                     uint key = ((uint)e.Typecode << 16) | e.Instance;
                     if (_seen.Contains(key))
                     {
-                        _s.Add(XenIssueCodes.HvmContextDuplicate, At(e.Offset), _r, Fmt("{0} instance {1} appears twice; the later one wins", e.Name, e.Instance));
+                        if (_s.Describe(XenIssueCodes.HvmContextDuplicate)) _s.Add(XenIssueCodes.HvmContextDuplicate, At(e.Offset), _r, Fmt("{0} instance {1} appears twice; the later one wins", e.Name, e.Instance));
                     }
                     else if (_seen.Count < MaxRemembered)
                     {
@@ -849,7 +849,7 @@ namespace XenMigration.Verification
                 HvmTypeInfo? info = HvmContextFormat.TypeOf(e.Typecode);
                 if (info is null)
                 {
-                    Add(XenIssueCodes.HvmContextTypecode, offset, r, Fmt("typecode {0} (instance {1}, {2} bytes) is not defined by Xen", e.Typecode, e.Instance, e.Length));
+                    if (Describe(XenIssueCodes.HvmContextTypecode)) Add(XenIssueCodes.HvmContextTypecode, offset, r, Fmt("typecode {0} (instance {1}, {2} bytes) is not defined by Xen", e.Typecode, e.Instance, e.Length));
                     return;
                 }
 
@@ -858,7 +858,7 @@ namespace XenMigration.Verification
                     int maxInstance = e.Typecode == 3 ? 1 : 0;
                     if (e.Instance > maxInstance)
                     {
-                        Add(XenIssueCodes.HvmContextInstance, offset, r, Fmt("{0} is a per-domain entry but has instance {1}", e.Name, e.Instance));
+                        if (Describe(XenIssueCodes.HvmContextInstance)) Add(XenIssueCodes.HvmContextInstance, offset, r, Fmt("{0} is a per-domain entry but has instance {1}", e.Name, e.Instance));
                     }
                 }
                 else
@@ -870,10 +870,10 @@ namespace XenMigration.Verification
                 switch (info.Rule)
                 {
                     case HvmLengthRule.Strict when e.Length != info.Size:
-                        problem = Fmt("must be exactly {0} bytes", info.Size);
+                        problem = info.LengthRuleText;
                         break;
                     case HvmLengthRule.AtMost when e.Length > info.Size || e.Length == 0:
-                        problem = Fmt("must be 1 to {0} bytes", info.Size);
+                        problem = info.LengthRuleText;
                         break;
                     case HvmLengthRule.Custom when e.Typecode == 16:
                         if (e.Length == 0)
@@ -910,7 +910,7 @@ namespace XenMigration.Verification
 
                 if (problem is not null)
                 {
-                    Add(XenIssueCodes.HvmContextEntryLength, offset, r, Fmt("{0} instance {1} is {2} bytes; it {3}", e.Name, e.Instance, e.Length, problem));
+                    if (Describe(XenIssueCodes.HvmContextEntryLength)) Add(XenIssueCodes.HvmContextEntryLength, offset, r, Fmt("{0} instance {1} is {2} bytes; it {3}", e.Name, e.Instance, e.Length, problem));
                 }
             }
 
@@ -946,14 +946,14 @@ namespace XenMigration.Verification
 
                     if (bad is not null)
                     {
-                        Add(XenIssueCodes.XenstoreKey, xs, Fmt("key \"{0}\" {1}", kv.Key, bad));
+                        if (Describe(XenIssueCodes.XenstoreKey)) Add(XenIssueCodes.XenstoreKey, xs, Fmt("key \"{0}\" {1}", kv.Key, bad));
                     }
 
                     foreach (char c in kv.Value)
                     {
                         if (c < 0x20 || c > 0x7E)
                         {
-                            Add(XenIssueCodes.XenstoreValue, xs, Fmt("the value of \"{0}\" contains U+{1:X4}; values are printable ASCII", kv.Key, (int)c));
+                            if (Describe(XenIssueCodes.XenstoreValue)) Add(XenIssueCodes.XenstoreValue, xs, Fmt("the value of \"{0}\" contains U+{1:X4}; values are printable ASCII", kv.Key, (int)c));
                             break;
                         }
                     }
@@ -979,7 +979,7 @@ namespace XenMigration.Verification
             {
                 if (_maxVcpus is int max && vcpu >= max)
                 {
-                    Add(XenIssueCodes.VcpuId, offset, r, Fmt("vCPU {0} is not below max_vcpus {1} of the domain configuration", vcpu, max));
+                    if (Describe(XenIssueCodes.VcpuId)) Add(XenIssueCodes.VcpuId, offset, r, Fmt("vCPU {0} is not below max_vcpus {1} of the domain configuration", vcpu, max));
                 }
             }
 
@@ -1037,28 +1037,54 @@ namespace XenMigration.Verification
 
             private void Add(string code, long offset, XenStreamRecord r, string message) => Add(code, offset, r.Index, r.Type, message);
 
-            private void Add(string code, long? offset, long? index, XenRecordType? type, string message, XenIssueSeverity? severity = null)
+            private void Add(string code, long? offset, long? index, XenRecordType? type, string message, XenIssueSeverity? severity = null, long weight = 1)
             {
                 XenIssueSeverity s = severity ?? XenIssueCodes.Get(code).Severity;
-                switch (s)
-                {
-                    case XenIssueSeverity.Error:
-                        _errors++;
-                        break;
-                    case XenIssueSeverity.Warning:
-                        _warnings++;
-                        break;
-                    default:
-                        _information++;
-                        break;
-                }
-
-                _perCode.TryGetValue(code, out int n);
-                _perCode[code] = n + 1;
+                int n = Count(code, s, weight);
                 if (n < MaxListedPerCode)
                 {
                     _issues.Add(new XenStreamIssue(_options.SourcePath, s, code, offset, index, type, message));
                 }
+            }
+
+            // Counts weight issues of a code; returns how many of that code there were before.
+            private int Count(string code, XenIssueSeverity s, long weight)
+            {
+                int w = (int)Math.Min(weight, int.MaxValue);
+                switch (s)
+                {
+                    case XenIssueSeverity.Error:
+                        _errors = Saturating(_errors, w);
+                        break;
+                    case XenIssueSeverity.Warning:
+                        _warnings = Saturating(_warnings, w);
+                        break;
+                    default:
+                        _information = Saturating(_information, w);
+                        break;
+                }
+
+                _perCode.TryGetValue(code, out int n);
+                _perCode[code] = Saturating(n, w);
+                return n;
+            }
+
+            private static int Saturating(int a, int b) => (int)Math.Min((long)a + b, int.MaxValue);
+
+            /// <summary>
+            /// For checks run once per entry: whether an issue of <paramref name="code"/> would still be
+            /// listed, so its message is worth building. Past the listing cap the issue is counted here
+            /// and no message is made (a 128 MiB record can hold 16 million entries).
+            /// </summary>
+            internal bool Describe(string code)
+            {
+                if (!_perCode.TryGetValue(code, out int n) || n < MaxListedPerCode)
+                {
+                    return true;
+                }
+
+                Count(code, XenIssueCodes.Get(code).Severity, 1);
+                return false;
             }
 
             private static string Fmt(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);

@@ -677,10 +677,11 @@ namespace XenMigration.XenStream
                 {
                     long entryCount = _frames.BodyRemaining / 16;
                     var flagsSet = new EntryTally();
-                    MsrEntry[] entries = _frames.ReadEntries(
+                    // Decoded as value tuples: entries beyond the kept ones allocate nothing.
+                    (uint Index, uint Flags, ulong Value)[] raw = _frames.ReadEntries(
                         entryCount,
                         16,
-                        e => new MsrEntry(BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
+                        e => (Index: BinaryPrimitives.ReadUInt32LittleEndian(e), Flags: BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), Value: BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
                         "MSR entries",
                         MaxRetainedEntries,
                         (m, i) =>
@@ -690,6 +691,12 @@ namespace XenMigration.XenStream
                                 flagsSet.Add(i);
                             }
                         });
+                    var entries = new MsrEntry[raw.Length];
+                    for (int i = 0; i < raw.Length; i++)
+                    {
+                        entries[i] = new MsrEntry(raw[i].Index, raw[i].Flags, raw[i].Value);
+                    }
+
                     return new MsrPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), entries, entryCount, flagsSet);
                 }
 
