@@ -79,7 +79,7 @@ namespace XenMigration.Framing
                     name);
             }
 
-            long remaining = _source.Remaining;
+            long remaining = _source.RemainingAtLeast(RecordFrame.PaddedLength(length));
             if (remaining >= 0 && RecordFrame.PaddedLength(length) > remaining)
             {
                 long end = _source.Length;

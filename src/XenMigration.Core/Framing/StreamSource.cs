@@ -22,7 +22,7 @@ namespace XenMigration.Framing
         private readonly Stream _stream;
         private readonly bool _leaveOpen;
         private readonly long _origin;
-        private readonly long _length;
+        private long _length;   // re-read when a file grows while it is read
         private byte[]? _buffer;
         private int _pos;
         private int _len;
@@ -72,6 +72,27 @@ namespace XenMigration.Framing
         /// <summary>Bytes left before the end of a seekable stream; -1 when unknown.</summary>
         public long Remaining => _length < 0 ? -1 : _length - Position;
 
+        /// <summary>
+        /// <see cref="Remaining"/>, after re-reading the length of a seekable stream when fewer than
+        /// <paramref name="needed"/> bytes were left: a file still being written (a save in progress,
+        /// a copy) has grown since it was opened, and its new bytes must count before a record is
+        /// called truncated.
+        /// </summary>
+        public long RemainingAtLeast(long needed)
+        {
+            if (CanSeek && Remaining < needed)
+            {
+                long now = _stream.Length - _origin;
+                if (now > _length)
+                {
+                    _length = now;
+                    _eof = false;
+                }
+            }
+
+            return Remaining;
+        }
+
         /// <summary>Bytes actually read from the underlying stream (what skipping by seek saves).</summary>
         public long BytesFetched { get; private set; }
 
@@ -83,7 +104,19 @@ namespace XenMigration.Framing
         {
             byte[] buffer = Buffer;
             int available = _len - _pos;
-            if (available >= count || _eof)
+            if (available >= count)
+            {
+                return available;
+            }
+
+            if (_eof && CanSeek)
+            {
+                // At the end seen so far a file may since have grown (a save still being written):
+                // re-reading its length clears _eof when it has.
+                RemainingAtLeast(count);
+            }
+
+            if (_eof)
             {
                 return available;
             }
@@ -312,7 +345,7 @@ namespace XenMigration.Framing
             // cheaper than a seek and a new read per record (one-page PAGE_DATA records, say).
             if (CanSeek && count - buffered >= Buffer.Length)
             {
-                long target = Position + Math.Min(count, Remaining);
+                long target = Position + Math.Min(count, RemainingAtLeast(count));
                 long advanced = target - Position;
                 _stream.Seek(_origin + target, SeekOrigin.Begin);
                 _bufferOffset = target;

@@ -828,7 +828,7 @@ namespace XenMigration.Legacy
                     throw Invalid(string.Format(CultureInfo.InvariantCulture, "{0} of {1} bytes would make a record longer than 128 MiB", what, length), _in.Position);
                 }
 
-                if (_in.Remaining >= 0 && length > _in.Remaining)
+                if (_in.RemainingAtLeast(length) >= 0 && length > _in.Remaining)
                 {
                     throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: {1} needs {2} bytes but only {3} remain.", _in.Length, what, length, _in.Remaining), _in.Length);
                 }

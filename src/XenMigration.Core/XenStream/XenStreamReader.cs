@@ -317,7 +317,7 @@ namespace XenMigration.XenStream
                 throw HeaderError(XenErrorIds.RecordTooLarge, Name, offset, string.Format(CultureInfo.InvariantCulture, "it declares {0} bytes of optional data, more than the {1}-byte limit", optionalLength, XlFormat.MaxOptionalDataLength));
             }
 
-            if (_source.Remaining >= 0 && optionalLength > _source.Remaining)
+            if (_source.RemainingAtLeast(optionalLength) >= 0 && optionalLength > _source.Remaining)
             {
                 throw new XenTruncatedException(
                     string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the xl header at offset {1} declares {2} bytes of optional data but only {3} remain.", _source.Length, offset, optionalLength, _source.Remaining),
@@ -771,7 +771,7 @@ namespace XenMigration.XenStream
             }
 
             _source.Skip(QemuLegacySignature.Length + 4);
-            if (_source.Remaining >= 0 && length > _source.Remaining)
+            if (_source.RemainingAtLeast(length) >= 0 && length > _source.Remaining)
             {
                 throw new XenTruncatedException(
                     string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the legacy device-model record at offset {1} declares {2} bytes of QEMU state but only {3} remain.", _source.Length, offset, length, _source.Remaining),
