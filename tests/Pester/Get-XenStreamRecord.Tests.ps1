@@ -53,6 +53,29 @@ Describe 'Get-XenStreamRecord' -Tag 'CI' {
             (Get-ChildItem -LiteralPath $TestDrive -Filter 'vm *' | Get-XenStreamRecord -Type ImageHeader).Count | Should -Be 1
         }
 
+        It 'keeps at most 65,536 entries of a record, and counts them all' {
+            $f = "$TestDrive/many.libxc"
+            $stream = [System.IO.File]::Create($f)
+            $w = [XenMigration.XenStream.XenStreamWriter]::new($stream, $false, 134217728)
+            try {
+                $w.WriteImageHeader(3, 0)
+                $w.WriteDomainHeader([XenMigration.Libxc.XenGuestType]::Hvm, 4, 19, 12)
+                $w.WriteEmptyRecord(0x10)
+                $words = [System.Collections.Generic.List[uint64]]::new()
+                $xtab = [uint64]::Parse("F000000000000000", "HexNumber")   # page type XTAB: no contents
+                for ($i = 0; $i -lt 70000; $i++) { $words.Add($xtab -bor [uint64]$i) }
+                $w.WritePageData($words, [byte[]]::new(0))
+                $w.WriteEmptyRecord(0)
+            }
+            finally { $w.Dispose() }
+
+            $page = Get-XenStreamRecord $f -Type PageData
+            $page.EntriesTruncated | Should -BeTrue
+            $page.PfnCount | Should -Be 70000
+            $page.Frames.Count | Should -Be 65536
+            $page.LastPfn | Should -Be 69999
+        }
+
         It 'stops reading and closes the file when Select-Object -First is satisfied' {
             $f = "$TestDrive/huge.save"
             New-TestImage -Path $f -Xl | Out-Null

@@ -1,0 +1,62 @@
+using XenMigration.Fuzz;
+using XenMigration.Libxc;
+using XenMigration.TestSupport;
+
+namespace XenMigration.Tests.Reliability;
+
+/// <summary>
+/// The SharpFuzz harness (fuzz/XenMigration.Fuzz, docs/fuzzing.md): its seed corpus is kept equal
+/// to the definitions here (XENMIGRATION_UPDATE_SAMPLES=1 rewrites it), and CI runs every target
+/// over the seeds and a short seeded run of mutants of them.
+/// </summary>
+public class FuzzCorpusTests
+{
+    private static string CorpusDir => Path.Combine(Fixtures.RepoRoot, "fuzz", "corpus");
+
+    private static readonly Dictionary<string, Func<byte[]>> s_seeds = new()
+    {
+        ["stream/hvm-xl.save"] = () => Images.Build(new ImageSpec { Pages = 2, BatchSize = 2, Vcpus = 1, Checkpoints = 1 }),
+        ["stream/pv-libxc.save"] = () => Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, Wrapping = Wrapping.None, Pages = 2, BatchSize = 2, Vcpus = 1 }),
+        ["records/hvm-libxl.save"] = () => Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Pages = 1, BatchSize = 1, Vcpus = 1 }),
+        ["legacy/hvm.legacy"] = () => LegacyImages.Build(new LegacySpec { Pages = 2, BatchSize = 2 }),
+        ["legacy/pv32.legacy"] = () => LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, Width = 32, GuestWidth = 4, Pages = 2, BatchSize = 2 }),
+        ["xenstore/c-1-basic.dump"] = () => File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", "c-1-basic.dump")),
+    };
+
+    public static TheoryData<string> Seeds() => new(s_seeds.Keys);
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void SeedMatchesItsDefinitionAndItsTargetAndMutantsOnlyGiveFormatErrors(string name)
+    {
+        string path = Path.Combine(CorpusDir, name);
+        byte[] seed = s_seeds[name]();
+        if (Environment.GetEnvironmentVariable("XENMIGRATION_UPDATE_SAMPLES") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, seed);
+        }
+
+        Assert.True(File.Exists(path), path + " is missing (run the tests with XENMIGRATION_UPDATE_SAMPLES=1)");
+        Assert.Equal(seed, File.ReadAllBytes(path));
+
+        Action<Stream> target = FuzzTargets.All[name.Split('/')[0]];
+        var random = new Random(name.GetHashCode(StringComparison.Ordinal) & 0x7FFF);
+        for (int round = 0; round < 300; round++)
+        {
+            byte[] data = round == 0 ? seed : (byte[])seed.Clone();
+            for (int e = 0; round > 0 && e < 1 + random.Next(6); e++)
+            {
+                data[random.Next(data.Length)] = (byte)random.Next(256);
+            }
+
+            if (round > 0 && random.Next(8) == 0)
+            {
+                data = data[..random.Next(data.Length)];
+            }
+
+            var ex = Record.Exception(() => target(new MemoryStream(data)));
+            Assert.True(ex is null, $"{name} round {round}: {ex?.GetType().Name}: {ex?.Message}\n{ex?.StackTrace}");
+        }
+    }
+}
