@@ -121,3 +121,37 @@ public class WriterDestinationTests
         Assert.Equal(new[] { leftover }, AtomicFileWriter.FindLeftovers(destination));
     }
 }
+
+/// <summary>Writers on a full disk: an error, and no temporary file left behind.</summary>
+public class FullDiskTests
+{
+    [SkippableFact]
+    public void AFullDiskLeavesNoTemporaryFile()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && Environment.UserName == "root", "needs root on Linux to mount a small tmpfs");
+        using var dir = new TempDir();
+        string mount = Directory.CreateDirectory(dir.Combine("tiny")).FullName;
+        var mounted = Process.Start("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mount]);
+        mounted.WaitForExit();
+        Skip.If(mounted.ExitCode != 0, "mount -t tmpfs is not permitted here");
+        try
+        {
+            // About 800 KiB of output for a 256 KiB file system.
+            string input = dir.File("big.legacy", LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Hvm, Pages = 200, BatchSize = 50 }));
+            var r = PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", Path.Combine(mount, "out.save")));
+            var e = Assert.Single(r.Errors);
+            Assert.Contains("space", e.Exception.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(Directory.GetFileSystemEntries(mount));
+
+            var x = PsHost.Run(
+                "$nodes = foreach ($i in 1..20000) { [pscustomobject]@{ Path = \"/local/domain/1/data/key$i\"; Value = 'x' * 40 } }; $nodes | Export-XenstoreDump -LiteralPath $out",
+                ("out", Path.Combine(mount, "big.dump")));
+            Assert.NotEmpty(x.Errors);
+            Assert.Empty(Directory.GetFileSystemEntries(mount));
+        }
+        finally
+        {
+            Process.Start("umount", [mount]).WaitForExit();
+        }
+    }
+}
