@@ -256,28 +256,19 @@ namespace XenMigration.Legacy
                 }
 
                 ReadOnlySpan<byte> fixedPart = Bytes(XlFormat.HeaderSize, "the xl header");
-                if (!fixedPart.Slice(0, 32).SequenceEqual(FormatDetector.XlMagic))
+                XlHeaderDecoder.FixedPart h = XlHeaderDecoder.DecodeFixed(fixedPart, (id, detail) => new XenFormatException(id, "The xl header is invalid: " + detail + ".", 0));
+                if (h.BigEndian)
                 {
-                    throw new XenFormatException(XenErrorIds.InvalidHeader, "The xl header's 32-byte magic is wrong.", 0);
+                    throw new XenFormatException(XenErrorIds.InvalidHeader, "The xl header was written by a big-endian host; xl refuses it (\"wrong byte order\").", 32);
                 }
 
-                if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart.Slice(32)) != XlFormat.ByteOrderMarker)
-                {
-                    throw new XenFormatException(XenErrorIds.InvalidHeader, "The xl header was not written by a little-endian host; xl refuses it (\"wrong byte order\").", 32);
-                }
-
-                uint mandatory = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart.Slice(36));
+                uint mandatory = h.MandatoryFlags;
                 if ((mandatory & (uint)XlMandatoryFlags.StreamV2) != 0)
                 {
                     throw new XenFormatException(XenErrorIds.NotLegacyStream, "The xl header has the STREAMv2 flag: this image is already a v2 stream and needs no conversion.", 36);
                 }
 
-                uint optionalLength = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart.Slice(44));
-                if (optionalLength > XlFormat.MaxOptionalDataLength)
-                {
-                    throw new XenFormatException(XenErrorIds.RecordTooLarge, string.Format(CultureInfo.InvariantCulture, "The xl header declares {0} bytes of optional data, more than the {1}-byte limit.", optionalLength, XlFormat.MaxOptionalDataLength), 44);
-                }
-
+                uint optionalLength = h.OptionalLength;
                 var header = new ByteBuilder(XlFormat.HeaderSize + (int)optionalLength);
                 header.Bytes(fixedPart.Slice(0, 36));
                 header.U32(_options.Format == LegacyOutputFormat.Libxc ? mandatory : mandatory | (uint)XlMandatoryFlags.StreamV2);

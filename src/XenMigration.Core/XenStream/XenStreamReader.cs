@@ -36,7 +36,7 @@ namespace XenMigration.XenStream
     /// stable error id; a truncated input gives <see cref="XenTruncatedException"/>. After an error
     /// the reader rethrows it on every further call. Not thread-safe.
     /// </remarks>
-    public sealed class XenStreamReader : IRecordReader<XenStreamRecord>
+    public sealed class XenStreamReader : IRecordReader<XenStreamRecord>, IRecordDecoding
     {
         private const string QemuLegacySignature = "DeviceModelRecord0002";
 
@@ -289,34 +289,12 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(Name, offset);
             }
 
-            if (!fixedPart.Slice(0, 32).SequenceEqual(FormatDetector.XlMagic))
-            {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the 32-byte xl magic is wrong (" + FormatDetector.Hex(fixedPart.Slice(0, 32)) + ")");
-            }
-
-            XlByteOrder order;
-            if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart.Slice(32)) == XlFormat.ByteOrderMarker)
-            {
-                order = XlByteOrder.LittleEndian;
-            }
-            else if (BinaryPrimitives.ReadUInt32BigEndian(fixedPart.Slice(32)) == XlFormat.ByteOrderMarker)
-            {
-                order = XlByteOrder.BigEndian;
-            }
-            else
-            {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "the byte-order field is {0}, not 0x01020304 in either byte order", FormatDetector.Hex(fixedPart.Slice(32, 4))));
-            }
-
-            var fields = new SpanReader(fixedPart.Slice(36), order == XlByteOrder.BigEndian);
-            uint mandatory = fields.U32();
-            uint optional = fields.U32();
-            uint optionalLength = fields.U32();
-            if (optionalLength > XlFormat.MaxOptionalDataLength)
-            {
-                throw HeaderError(XenErrorIds.RecordTooLarge, Name, offset, string.Format(CultureInfo.InvariantCulture, "it declares {0} bytes of optional data, more than the {1}-byte limit", optionalLength, XlFormat.MaxOptionalDataLength));
-            }
-
+            Exception Error(string id, string detail) => HeaderError(id, Name, offset, detail);
+            XlHeaderDecoder.FixedPart h = XlHeaderDecoder.DecodeFixed(fixedPart, Error);
+            XlByteOrder order = h.Order;
+            uint mandatory = h.MandatoryFlags;
+            uint optional = h.OptionalFlags;
+            uint optionalLength = h.OptionalLength;
             if (_source.RemainingAtLeast(optionalLength) >= 0 && optionalLength > _source.Remaining)
             {
                 throw new XenTruncatedException(
@@ -329,26 +307,7 @@ namespace XenMigration.XenStream
             byte[] optionalData = optionalLength == 0
                 ? Array.Empty<byte>()
                 : _source.ReadArray((int)optionalLength) ?? throw HeaderTruncated(Name, offset);
-            uint? configLength = null;
-            byte[]? config = null;
-            if (optionalData.Length >= 4)
-            {
-                var opt = new SpanReader(optionalData, order == XlByteOrder.BigEndian);
-                configLength = opt.U32();
-                if (configLength > (uint)opt.Remaining)
-                {
-                    throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "its config length {0} exceeds the {1} bytes of optional data after it (xl: \"Savefile truncated\")", configLength, opt.Remaining));
-                }
-
-                if (configLength > 0)
-                {
-                    config = opt.Bytes((int)configLength.Value).ToArray();
-                }
-            }
-            else if (optionalData.Length > 0)
-            {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, string.Format(CultureInfo.InvariantCulture, "its {0} bytes of optional data are too few for the 4-byte config length (xl: \"Savefile truncated\")", optionalData.Length));
-            }
+            (uint? configLength, byte[]? config) = XlHeaderDecoder.DecodeOptional(optionalData, h.BigEndian, Error);
 
             var record = new XlHeaderRecord(Context(offset, XenLayer.Xl, XenRecordType.XlHeader, null, XlFormat.HeaderSize + optionalLength), order, mandatory, optional, optionalLength, configLength, config);
             XlHeader = record;
@@ -443,58 +402,9 @@ namespace XenMigration.XenStream
                     }
 
                     return Signal(frame, XenLayer.Libxl, type);
-                case LibxlFormat.EmulatorXenstoreData:
-                    return ReadXenstoreData(frame);
-                case LibxlFormat.EmulatorContext:
-                {
-                    ReadOnlySpan<byte> sub = _frames.ReadFixed(LibxlFormat.EmulatorHeaderSize, "the emulator sub-header");
-                    var r = new SpanReader(sub);
-                    uint id = r.U32();
-                    uint index = r.U32();
-                    ReadOnlySpan<byte> magic = _source.Peek((int)Math.Min(4, _frames.BodyRemaining));
-                    bool qemu = magic.Length == 4 && magic[0] == (byte)'Q' && magic[1] == (byte)'E' && magic[2] == (byte)'V' && magic[3] == (byte)'M';
-                    return new EmulatorContextRecord(PayloadContext(frame, XenLayer.Libxl, type), id, index, qemu);
-                }
-
-                case LibxlFormat.CheckpointState:
-                {
-                    uint? control = null;
-                    if (frame.Length >= 4)
-                    {
-                        control = BinaryPrimitives.ReadUInt32LittleEndian(_frames.ReadFixed(4, "the control id"));
-                    }
-
-                    return new CheckpointStateRecord(DecodedContext(frame, XenLayer.Libxl, type), control);
-                }
-
                 default:
-                    return Unknown(frame, XenLayer.Libxl);
+                    return LibxlRecordDecoder.Decode(frame, type, this) ?? Unknown(frame, XenLayer.Libxl);
             }
-        }
-
-        private XenStreamRecord ReadXenstoreData(RecordFrame frame)
-        {
-            ReadOnlySpan<byte> sub = _frames.ReadFixed(LibxlFormat.EmulatorHeaderSize, "the emulator sub-header");
-            var r = new SpanReader(sub);
-            uint id = r.U32();
-            uint index = r.U32();
-            var decoder = new XenstoreDataDecoder(MaxRetainedEntries);
-            byte[] chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
-            try
-            {
-                int n;
-                while ((n = _frames.ReadBody(chunk, 0, chunk.Length)) > 0)
-                {
-                    decoder.Feed(new ReadOnlySpan<byte>(chunk, 0, n));
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
-            }
-
-            decoder.Complete();
-            return new EmulatorXenstoreDataRecord(DecodedContext(frame, XenLayer.Libxl, XenRecordType.EmulatorXenstoreData), id, index, decoder);
         }
 
         private XenStreamRecord ReadImageHeader()
@@ -580,175 +490,9 @@ namespace XenMigration.XenStream
                 case LibxcFormat.StaticDataEnd:
                     return Signal(frame, XenLayer.Libxc, type);
 
-                case LibxcFormat.PageData:
-                    return ReadPageData(frame);
-
-                case LibxcFormat.X86PvInfo:
-                {
-                    var r = new SpanReader(_frames.ReadFixed(8, "the guest width and page-table levels"));
-                    byte width = r.U8();
-                    byte levels = r.U8();
-                    ReadOnlySpan<byte> reserved = r.Bytes(6);
-                    ulong reservedValue = 0;
-                    for (int i = reserved.Length - 1; i >= 0; i--)
-                    {
-                        reservedValue = (reservedValue << 8) | reserved[i];
-                    }
-
-                    return new PvInfoRecord(DecodedContext(frame, XenLayer.Libxc, type), width, levels, reservedValue);
-                }
-
-                case LibxcFormat.X86PvP2mFrames:
-                {
-                    var r = new SpanReader(_frames.ReadFixed(8, "the start and end pfn"));
-                    uint start = r.U32();
-                    uint end = r.U32();
-                    long frameCount = _frames.BodyRemaining / 8;
-                    ulong[] frames = _frames.ReadEntries(frameCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames", MaxRetainedEntries);
-                    return new PvP2mFramesRecord(DecodedContext(frame, XenLayer.Libxc, type), start, end, frames, frameCount);
-                }
-
-                case LibxcFormat.X86PvVcpuBasic:
-                case LibxcFormat.X86PvVcpuExtended:
-                case LibxcFormat.X86PvVcpuXsave:
-                case LibxcFormat.X86PvVcpuMsrs:
-                {
-                    var r = new SpanReader(_frames.ReadFixed(8, "the vcpu id"));
-                    uint vcpu = r.U32();
-                    uint reserved = r.U32();
-                    return new PvVcpuRecord(PayloadContext(frame, XenLayer.Libxc, type), vcpu, reserved);
-                }
-
-                case LibxcFormat.SharedInfo:
-                case LibxcFormat.HvmContext:
-                case LibxcFormat.Toolstack:
-                    return new BlobRecord(PayloadContext(frame, XenLayer.Libxc, type));
-
-                case LibxcFormat.X86TscInfo:
-                {
-                    var r = new SpanReader(_frames.ReadFixed(24, "the TSC fields"));
-                    return new TscInfoRecord(DecodedContext(frame, XenLayer.Libxc, type), r.U32(), r.U32(), r.U64(), r.U32(), r.U32());
-                }
-
-                case LibxcFormat.HvmParams:
-                {
-                    var r = new SpanReader(_frames.ReadFixed(8, "the param count"));
-                    uint count = r.U32();
-                    uint reserved = r.U32();
-                    var unknown = new EntryTally();
-                    // Decoded as raw pairs so that entries beyond the kept ones allocate nothing.
-                    KeyValuePair<ulong, ulong>[] raw = _frames.ReadEntries(
-                        count,
-                        16,
-                        e => new KeyValuePair<ulong, ulong>(BinaryPrimitives.ReadUInt64LittleEndian(e), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
-                        "params",
-                        MaxRetainedEntries,
-                        (p, i) =>
-                        {
-                            if (i >= MaxRetainedEntries && !HvmParamNames.IsDefined(p.Key))
-                            {
-                                unknown.Add(i);
-                            }
-                        });
-                    var parameters = new HvmParam[raw.Length];
-                    for (int i = 0; i < raw.Length; i++)
-                    {
-                        parameters[i] = new HvmParam(raw[i].Key, raw[i].Value);
-                    }
-
-                    return new HvmParamsRecord(DecodedContext(frame, XenLayer.Libxc, type), count, reserved, parameters, unknown);
-                }
-
-                case LibxcFormat.CheckpointDirtyPfnList:
-                {
-                    long pfnCount = _frames.BodyRemaining / 8;
-                    ulong[] pfns = _frames.ReadEntries(pfnCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns", MaxRetainedEntries);
-                    return new CheckpointDirtyPfnListRecord(DecodedContext(frame, XenLayer.Libxc, type), pfns, pfnCount);
-                }
-
-                case LibxcFormat.X86CpuidPolicy:
-                {
-                    long leafCount = _frames.BodyRemaining / 24;
-                    CpuidLeaf[] leaves = _frames.ReadEntries(leafCount, 24, DecodeCpuidLeaf, "CPUID leaves", MaxRetainedEntries);
-                    return new CpuidPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), leaves, leafCount);
-                }
-
-                case LibxcFormat.X86MsrPolicy:
-                {
-                    long entryCount = _frames.BodyRemaining / 16;
-                    var flagsSet = new EntryTally();
-                    // Decoded as value tuples: entries beyond the kept ones allocate nothing.
-                    (uint Index, uint Flags, ulong Value)[] raw = _frames.ReadEntries(
-                        entryCount,
-                        16,
-                        e => (Index: BinaryPrimitives.ReadUInt32LittleEndian(e), Flags: BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), Value: BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
-                        "MSR entries",
-                        MaxRetainedEntries,
-                        (m, i) =>
-                        {
-                            if (i >= MaxRetainedEntries && m.Flags != 0)
-                            {
-                                flagsSet.Add(i);
-                            }
-                        });
-                    var entries = new MsrEntry[raw.Length];
-                    for (int i = 0; i < raw.Length; i++)
-                    {
-                        entries[i] = new MsrEntry(raw[i].Index, raw[i].Flags, raw[i].Value);
-                    }
-
-                    return new MsrPolicyRecord(DecodedContext(frame, XenLayer.Libxc, type), entries, entryCount, flagsSet);
-                }
-
                 default:
-                    return Unknown(frame, XenLayer.Libxc);
+                    return LibxcRecordDecoder.Decode(frame, type, this) ?? Unknown(frame, XenLayer.Libxc);
             }
-        }
-
-        private static CpuidLeaf DecodeCpuidLeaf(ReadOnlySpan<byte> e)
-        {
-            var r = new SpanReader(e);
-            return new CpuidLeaf(r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32());
-        }
-
-        private XenStreamRecord ReadPageData(RecordFrame frame)
-        {
-            var r = new SpanReader(_frames.ReadFixed(8, "the pfn count"));
-            uint count = r.U32();
-            uint reserved = r.U32();
-            long dataPages = 0;
-            ulong? lastPfn = null;
-            var invalidTypes = new EntryTally();
-            var reservedBits = new EntryTally();
-            PageFrame[] frames = _frames.ReadEntries(
-                count,
-                8,
-                e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e)),
-                "pfns",
-                MaxRetainedEntries,
-                (f, i) =>
-                {
-                    if (f.HasData)
-                    {
-                        dataPages++;
-                    }
-
-                    lastPfn = f.Pfn;
-                    if (i >= MaxRetainedEntries)
-                    {
-                        if (!LibxcFormat.IsValidPageType((int)f.Type))
-                        {
-                            invalidTypes.Add(i);
-                        }
-
-                        if (f.ReservedBits != 0)
-                        {
-                            reservedBits.Add(i);
-                        }
-                    }
-                });
-
-            return new PageDataRecord(PayloadContext(frame, XenLayer.Libxc, XenRecordType.PageData), count, reserved, frames, dataPages, lastPfn, invalidTypes, reservedBits);
         }
 
         // After a bare libxc stream's END, Xen's converter (libxc format, HVM, without --skip-qemu)
@@ -800,6 +544,14 @@ namespace XenMigration.XenStream
 
         // A record whose body is fully decoded: finish it now (skipping any surplus bytes) so its
         // padding is known when it is returned.
+        FramedRecordReader IRecordDecoding.Frames => _frames;
+
+        StreamSource IRecordDecoding.Source => _source;
+
+        RecordContext IRecordDecoding.Decoded(RecordFrame frame, XenLayer layer, XenRecordType type) => DecodedContext(frame, layer, type);
+
+        RecordContext IRecordDecoding.Payload(RecordFrame frame, XenLayer layer, XenRecordType type) => PayloadContext(frame, layer, type);
+
         private RecordContext DecodedContext(RecordFrame frame, XenLayer layer, XenRecordType type)
         {
             bool zero = _frames.Finish();

@@ -1,0 +1,193 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using XenMigration.Framing;
+using XenMigration.XenStream;
+
+namespace XenMigration.Libxc
+{
+    /// <summary>
+    /// Decodes the bodies of the libxc record types that carry data (xen.md §3.4-§3.12). The stream
+    /// reader keeps the layering (END, CHECKPOINT, STATIC_DATA_END) and hands every other libxc
+    /// record here; a type added to the format is added here and in <see cref="LibxcFormat"/>.
+    /// </summary>
+    internal static class LibxcRecordDecoder
+    {
+        /// <summary>The decoded record, or null for a type this decoder does not know.</summary>
+        public static XenStreamRecord? Decode(RecordFrame frame, XenRecordType type, IRecordDecoding d)
+        {
+            switch (frame.Type)
+            {
+                case LibxcFormat.PageData:
+                    return ReadPageData(frame, d);
+
+                case LibxcFormat.X86PvInfo:
+                {
+                    var r = new SpanReader(d.Frames.ReadFixed(8, "the guest width and page-table levels"));
+                    byte width = r.U8();
+                    byte levels = r.U8();
+                    ReadOnlySpan<byte> reserved = r.Bytes(6);
+                    ulong reservedValue = 0;
+                    for (int i = reserved.Length - 1; i >= 0; i--)
+                    {
+                        reservedValue = (reservedValue << 8) | reserved[i];
+                    }
+
+                    return new PvInfoRecord(d.Decoded(frame, XenLayer.Libxc, type), width, levels, reservedValue);
+                }
+
+                case LibxcFormat.X86PvP2mFrames:
+                {
+                    var r = new SpanReader(d.Frames.ReadFixed(8, "the start and end pfn"));
+                    uint start = r.U32();
+                    uint end = r.U32();
+                    long frameCount = d.Frames.BodyRemaining / 8;
+                    ulong[] frames = d.Frames.ReadEntries(frameCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames", XenStreamReader.MaxRetainedEntries);
+                    return new PvP2mFramesRecord(d.Decoded(frame, XenLayer.Libxc, type), start, end, frames, frameCount);
+                }
+
+                case LibxcFormat.X86PvVcpuBasic:
+                case LibxcFormat.X86PvVcpuExtended:
+                case LibxcFormat.X86PvVcpuXsave:
+                case LibxcFormat.X86PvVcpuMsrs:
+                {
+                    var r = new SpanReader(d.Frames.ReadFixed(8, "the vcpu id"));
+                    uint vcpu = r.U32();
+                    uint reserved = r.U32();
+                    return new PvVcpuRecord(d.Payload(frame, XenLayer.Libxc, type), vcpu, reserved);
+                }
+
+                case LibxcFormat.SharedInfo:
+                case LibxcFormat.HvmContext:
+                case LibxcFormat.Toolstack:
+                    return new BlobRecord(d.Payload(frame, XenLayer.Libxc, type));
+
+                case LibxcFormat.X86TscInfo:
+                {
+                    var r = new SpanReader(d.Frames.ReadFixed(24, "the TSC fields"));
+                    return new TscInfoRecord(d.Decoded(frame, XenLayer.Libxc, type), r.U32(), r.U32(), r.U64(), r.U32(), r.U32());
+                }
+
+                case LibxcFormat.HvmParams:
+                {
+                    var r = new SpanReader(d.Frames.ReadFixed(8, "the param count"));
+                    uint count = r.U32();
+                    uint reserved = r.U32();
+                    var unknown = new EntryTally();
+                    // Decoded as raw pairs so that entries beyond the kept ones allocate nothing.
+                    KeyValuePair<ulong, ulong>[] raw = d.Frames.ReadEntries(
+                        count,
+                        16,
+                        e => new KeyValuePair<ulong, ulong>(BinaryPrimitives.ReadUInt64LittleEndian(e), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
+                        "params",
+                        XenStreamReader.MaxRetainedEntries,
+                        (p, i) =>
+                        {
+                            if (i >= XenStreamReader.MaxRetainedEntries && !HvmParamNames.IsDefined(p.Key))
+                            {
+                                unknown.Add(i);
+                            }
+                        });
+                    var parameters = new HvmParam[raw.Length];
+                    for (int i = 0; i < raw.Length; i++)
+                    {
+                        parameters[i] = new HvmParam(raw[i].Key, raw[i].Value);
+                    }
+
+                    return new HvmParamsRecord(d.Decoded(frame, XenLayer.Libxc, type), count, reserved, parameters, unknown);
+                }
+
+                case LibxcFormat.CheckpointDirtyPfnList:
+                {
+                    long pfnCount = d.Frames.BodyRemaining / 8;
+                    ulong[] pfns = d.Frames.ReadEntries(pfnCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns", XenStreamReader.MaxRetainedEntries);
+                    return new CheckpointDirtyPfnListRecord(d.Decoded(frame, XenLayer.Libxc, type), pfns, pfnCount);
+                }
+
+                case LibxcFormat.X86CpuidPolicy:
+                {
+                    long leafCount = d.Frames.BodyRemaining / 24;
+                    CpuidLeaf[] leaves = d.Frames.ReadEntries(leafCount, 24, DecodeCpuidLeaf, "CPUID leaves", XenStreamReader.MaxRetainedEntries);
+                    return new CpuidPolicyRecord(d.Decoded(frame, XenLayer.Libxc, type), leaves, leafCount);
+                }
+
+                case LibxcFormat.X86MsrPolicy:
+                {
+                    long entryCount = d.Frames.BodyRemaining / 16;
+                    var flagsSet = new EntryTally();
+                    // Decoded as value tuples: entries beyond the kept ones allocate nothing.
+                    (uint Index, uint Flags, ulong Value)[] raw = d.Frames.ReadEntries(
+                        entryCount,
+                        16,
+                        e => (Index: BinaryPrimitives.ReadUInt32LittleEndian(e), Flags: BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), Value: BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
+                        "MSR entries",
+                        XenStreamReader.MaxRetainedEntries,
+                        (m, i) =>
+                        {
+                            if (i >= XenStreamReader.MaxRetainedEntries && m.Flags != 0)
+                            {
+                                flagsSet.Add(i);
+                            }
+                        });
+                    var entries = new MsrEntry[raw.Length];
+                    for (int i = 0; i < raw.Length; i++)
+                    {
+                        entries[i] = new MsrEntry(raw[i].Index, raw[i].Flags, raw[i].Value);
+                    }
+
+                    return new MsrPolicyRecord(d.Decoded(frame, XenLayer.Libxc, type), entries, entryCount, flagsSet);
+                }
+
+                default:
+                    return null;
+            }
+        }
+
+        private static CpuidLeaf DecodeCpuidLeaf(ReadOnlySpan<byte> e)
+        {
+            var r = new SpanReader(e);
+            return new CpuidLeaf(r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32());
+        }
+
+        private static XenStreamRecord ReadPageData(RecordFrame frame, IRecordDecoding d)
+        {
+            var r = new SpanReader(d.Frames.ReadFixed(8, "the pfn count"));
+            uint count = r.U32();
+            uint reserved = r.U32();
+            long dataPages = 0;
+            ulong? lastPfn = null;
+            var invalidTypes = new EntryTally();
+            var reservedBits = new EntryTally();
+            PageFrame[] frames = d.Frames.ReadEntries(
+                count,
+                8,
+                e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e)),
+                "pfns",
+                XenStreamReader.MaxRetainedEntries,
+                (f, i) =>
+                {
+                    if (f.HasData)
+                    {
+                        dataPages++;
+                    }
+
+                    lastPfn = f.Pfn;
+                    if (i >= XenStreamReader.MaxRetainedEntries)
+                    {
+                        if (!LibxcFormat.IsValidPageType((int)f.Type))
+                        {
+                            invalidTypes.Add(i);
+                        }
+
+                        if (f.ReservedBits != 0)
+                        {
+                            reservedBits.Add(i);
+                        }
+                    }
+                });
+
+            return new PageDataRecord(d.Payload(frame, XenLayer.Libxc, XenRecordType.PageData), count, reserved, frames, dataPages, lastPfn, invalidTypes, reservedBits);
+        }
+
+    }
+}
