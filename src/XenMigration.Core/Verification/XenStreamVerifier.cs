@@ -736,182 +736,32 @@ namespace XenMigration.Verification
                     return;
                 }
 
-                // Checked as the blob streams past: only descriptors and the first bytes of each entry
-                // are looked at, so memory does not grow with the blob.
-                var ctx = new HvmContextCheck(this, r);
-                int endOffset, faultOffset;
-                string? fault;
-                using (Stream payload = r.OpenPayload())
+                try
                 {
-                    try
-                    {
-                        HvmContextWalker.Walk(payload, checked((int)r.PayloadLength), ctx.OnEntry, out endOffset, out fault, out faultOffset);
-                    }
-                    catch (EndOfStreamException)
-                    {
-                        throw new XenTruncatedException(Fmt("Unexpected end of stream while reading the HVM context of record #{0} (offset {1}, {2} bytes).", r.Index, r.PayloadOffset, r.PayloadLength), r.PayloadOffset + r.PayloadLength, r.Index, nameof(XenRecordType.HvmContext));
-                    }
+                    using Stream payload = r.OpenPayload();
+                    HvmContextRules.Check(payload, checked((int)r.PayloadLength), new RecordIssues(this, r), _maxVcpus);
                 }
-
-                ctx.Finish(endOffset, fault, faultOffset);
+                catch (EndOfStreamException)
+                {
+                    throw new XenTruncatedException(Fmt("Unexpected end of stream while reading the HVM context of record #{0} (offset {1}, {2} bytes).", r.Index, r.PayloadOffset, r.PayloadLength), r.PayloadOffset + r.PayloadLength, r.Index, nameof(XenRecordType.HvmContext));
+                }
             }
 
-            // The HVM context rules, applied entry by entry (HEADER first, typecodes, lengths, instances,
-            // duplicates, END).
-            private sealed class HvmContextCheck
+            // Issues that a format's rules find in one record, reported at blob offsets.
+            private sealed class RecordIssues : IIssueSink
             {
-                // Duplicate detection remembers at most this many typecode/instance pairs (a real
-                // context has a few per vCPU).
-                private const int MaxRemembered = 1 << 16;
                 private readonly Session _s;
                 private readonly XenStreamRecord _r;
-                private readonly HashSet<uint> _seen = new HashSet<uint>();
-                private int _count;
 
-                public HvmContextCheck(Session s, XenStreamRecord r)
+                public RecordIssues(Session s, XenStreamRecord r)
                 {
                     _s = s;
                     _r = r;
                 }
 
-                private long At(int blobOffset) => _r.PayloadOffset + blobOffset;
+                public bool Describe(string code) => _s.Describe(code);
 
-                public void OnEntry(HvmContextEntry e, ReadOnlySpan<byte> prefix)
-                {
-                    if (_count++ == 0)
-                    {
-                        CheckHeader(e, prefix);
-                    }
-                    else if (e.Typecode == HvmContextFormat.HeaderCode)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextHeader, At(e.Offset), _r, "a second HEADER entry");
-                    }
-
-                    _s.CheckHvmEntry(_r, prefix, e, At(e.Offset));
-                    uint key = ((uint)e.Typecode << 16) | e.Instance;
-                    if (_seen.Contains(key))
-                    {
-                        if (_s.Describe(XenIssueCodes.HvmContextDuplicate)) _s.Add(XenIssueCodes.HvmContextDuplicate, At(e.Offset), _r, Fmt("{0} instance {1} appears twice; the later one wins", e.Name, e.Instance));
-                    }
-                    else if (_seen.Count < MaxRemembered)
-                    {
-                        _seen.Add(key);
-                    }
-                }
-
-                public void Finish(int endOffset, string? fault, int faultOffset)
-                {
-                    if (_count == 0)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextHeader, At(0), _r, "the HVM context has no entries");
-                    }
-
-                    int length = (int)_r.PayloadLength;
-                    if (fault is not null)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextStructure, At(faultOffset), _r, "the HVM context's entries do not add up: " + fault);
-                    }
-                    else if (endOffset < 0)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextStructure, At(length), _r, "the HVM context has no END entry");
-                    }
-                    else if (endOffset < length)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextTrailingData, At(endOffset), _r, Fmt("{0} bytes follow the HVM context's END entry", length - endOffset));
-                    }
-                }
-
-                private void CheckHeader(HvmContextEntry header, ReadOnlySpan<byte> prefix)
-                {
-                    if (header.Typecode != HvmContextFormat.HeaderCode)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextHeader, At(0), _r, Fmt("the HVM context starts with {0}, not HEADER", header.Name));
-                    }
-                    else if (header.Length != 24)
-                    {
-                        _s.Add(XenIssueCodes.HvmContextHeader, At(header.Offset), _r, Fmt("the HEADER entry is {0} bytes, not 24", header.Length));
-                    }
-                    else
-                    {
-                        var h = new SpanReader(prefix);
-                        uint magic = h.U32();
-                        uint version = h.U32();
-                        if (magic != HvmContextFormat.HeaderMagic || version != HvmContextFormat.HeaderVersion)
-                        {
-                            _s.Add(XenIssueCodes.HvmContextHeader, At(header.PayloadOffset), _r, Fmt("HEADER magic 0x{0:x8} version {1}; Xen requires magic 0x54381286 version 1", magic, version));
-                        }
-                    }
-                }
-            }
-
-            private void CheckHvmEntry(XenStreamRecord r, ReadOnlySpan<byte> prefix, HvmContextEntry e, long offset)
-            {
-                HvmTypeInfo? info = HvmContextFormat.TypeOf(e.Typecode);
-                if (info is null)
-                {
-                    if (Describe(XenIssueCodes.HvmContextTypecode)) Add(XenIssueCodes.HvmContextTypecode, offset, r, Fmt("typecode {0} (instance {1}, {2} bytes) is not defined by Xen", e.Typecode, e.Instance, e.Length));
-                    return;
-                }
-
-                if (info.Scope == HvmEntryScope.Domain)
-                {
-                    int maxInstance = e.Typecode == 3 ? 1 : 0;
-                    if (e.Instance > maxInstance)
-                    {
-                        if (Describe(XenIssueCodes.HvmContextInstance)) Add(XenIssueCodes.HvmContextInstance, offset, r, Fmt("{0} is a per-domain entry but has instance {1}", e.Name, e.Instance));
-                    }
-                }
-                else
-                {
-                    CheckVcpuId(r, e.Instance, offset);
-                }
-
-                string? problem = null;
-                switch (info.Rule)
-                {
-                    case HvmLengthRule.Strict when e.Length != info.Size:
-                        problem = info.LengthRuleText;
-                        break;
-                    case HvmLengthRule.AtMost when e.Length > info.Size || e.Length == 0:
-                        problem = info.LengthRuleText;
-                        break;
-                    case HvmLengthRule.Custom when e.Typecode == 16:
-                        if (e.Length == 0)
-                        {
-                            Add(XenIssueCodes.HvmContextEmptyXsave, offset, r, Fmt("CPU_XSAVE for vCPU {0} is empty (written by Xen before 4.12; tolerated)", e.Instance));
-                        }
-                        else if (e.Length < HvmContextFormat.XsaveMinimum)
-                        {
-                            problem = Fmt("must be at least {0} bytes (masks, legacy area and XSAVE header)", HvmContextFormat.XsaveMinimum);
-                        }
-
-                        break;
-                    case HvmLengthRule.Custom when e.Typecode == 20:
-                        if (e.Length < 24 || (e.Length - 8) % 16 != 0)
-                        {
-                            problem = "must be 8 + 16 * count bytes with at least one MSR";
-                        }
-                        else
-                        {
-                            uint count = new SpanReader(prefix).U32();
-                            if (8 + (16L * count) != e.Length)
-                            {
-                                problem = Fmt("declares {0} MSRs, which need {1} bytes", count, 8 + (16L * count));
-                            }
-                        }
-
-                        break;
-                }
-
-                if (e.Typecode == HvmContextFormat.EndCode && (e.Instance != 0 || e.Length != 0))
-                {
-                    problem = "END must have instance 0 and length 0";
-                }
-
-                if (problem is not null)
-                {
-                    if (Describe(XenIssueCodes.HvmContextEntryLength)) Add(XenIssueCodes.HvmContextEntryLength, offset, r, Fmt("{0} instance {1} is {2} bytes; it {3}", e.Name, e.Instance, e.Length, problem));
-                }
+                public void Report(string code, long blobOffset, string message) => _s.Add(code, _r.PayloadOffset + blobOffset, _r, message);
             }
 
             private void CheckXenstoreData(EmulatorXenstoreDataRecord xs)
