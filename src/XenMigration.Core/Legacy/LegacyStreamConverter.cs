@@ -531,14 +531,14 @@ namespace XenMigration.Legacy
                 }
 
                 FramedRecordWriter o = _out.Frames;
-                var head = new ByteBuilder(8 + (8 * words.Count)).U32((uint)words.Count).U32(0);
-                foreach (ulong word in words)
+                for (int i = 0; i < words.Count; i++)
                 {
-                    head.U64(LegacyFormat.ToV2Word(word));
+                    words[i] = LegacyFormat.ToV2Word(words[i]);
                 }
 
+                byte[] head = LibxcFormat.EncodePageDataHeader(words);
                 o.BeginRecord(LibxcFormat.PageData, (long)head.Length + bytes);
-                o.WriteBody(head.Span);
+                o.WriteBody(head);
                 if (o.CopyBody(_in, bytes, _scratch) != bytes)
                 {
                     throw Truncated("the pages of a page batch");

@@ -167,7 +167,7 @@ namespace XenMigration.Legacy
                 return null;
             }
 
-            if (BinaryPrimitives.ReadUInt16LittleEndian(head.Slice(ctx)) != 1 || BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(ctx + 4)) != 24 || BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(ctx + 8)) != 0x54381286)
+            if (BinaryPrimitives.ReadUInt16LittleEndian(head.Slice(ctx)) != HvmContext.HvmContextFormat.HeaderCode || BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(ctx + 4)) != 24 || BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(ctx + 8)) != HvmContext.HvmContextFormat.HeaderMagic)
             {
                 return string.Format(CultureInfo.InvariantCulture, "the body would end at offset {0} but no HVM context HEADER follows the tail", pos - 4);
             }

@@ -46,8 +46,7 @@ namespace XenMigration.Libxl
         public bool IsNulTerminated => !_inValue && _tokenTotal == 0;
 
         /// <summary>Key characters xenstore accepts: ASCII letters, digits and -/_@.</summary>
-        public static bool IsKeyByte(byte c) =>
-            (c >= (byte)'a' && c <= (byte)'z') || (c >= (byte)'A' && c <= (byte)'Z') || (c >= (byte)'0' && c <= (byte)'9') || c == (byte)'-' || c == (byte)'/' || c == (byte)'_' || c == (byte)'@';
+        public static bool IsKeyByte(byte c) => c < 0x80 && Xenstore.XenstoreFormat.IsPathChar((char)c);
 
         /// <summary>Value characters: printable ASCII.</summary>
         public static bool IsValueByte(byte c) => c >= 0x20 && c <= 0x7E;

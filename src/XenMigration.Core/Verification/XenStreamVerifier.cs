@@ -9,6 +9,7 @@ using XenMigration.HvmContext;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
 using XenMigration.XenStream;
+using XenMigration.Xenstore;
 using XenMigration.Xl;
 
 namespace XenMigration.Verification
@@ -786,7 +787,7 @@ namespace XenMigration.Verification
                     {
                         foreach (char c in kv.Key)
                         {
-                            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '/' || c == '_' || c == '@'))
+                            if (!XenstoreFormat.IsPathChar(c))
                             {
                                 bad = Fmt("contains '{0}' (U+{1:X4}); only ASCII letters, digits and -/_@ are allowed", c, (int)c);
                                 break;

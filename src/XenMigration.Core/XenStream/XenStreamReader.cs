@@ -38,7 +38,7 @@ namespace XenMigration.XenStream
     /// </remarks>
     public sealed class XenStreamReader : IRecordReader<XenStreamRecord>, IRecordDecoding
     {
-        private const string QemuLegacySignature = "DeviceModelRecord0002";
+        private const string QemuLegacySignature = Legacy.LegacyFormat.QemuSignature;
 
         private readonly StreamSource _source;
         private readonly FramedRecordReader _frames;

@@ -202,7 +202,7 @@ namespace XenMigration.Xenstore
 
             foreach (char c in path)
             {
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '/' || c == '_' || c == '@'))
+                if (!IsPathChar(c))
                 {
                     return string.Format(CultureInfo.InvariantCulture, "the path contains '{0}' (U+{1:X4}); only ASCII letters, digits and -/_@ are allowed", c, (int)c);
                 }
@@ -210,6 +210,13 @@ namespace XenMigration.Xenstore
 
             return null;
         }
+
+        /// <summary>
+        /// The characters of xenstore paths and keys (xenstore.txt): ASCII letters, digits and -/_@.
+        /// The one definition used by the dump writer's checks, the verifier and the stream decoder.
+        /// </summary>
+        public static bool IsPathChar(char c) =>
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '/' || c == '_' || c == '@';
 
         /// <summary>The parent of an absolute path ("/" for top-level nodes, null for "/" and special '@' nodes).</summary>
         public static string? ParentOf(string path)
