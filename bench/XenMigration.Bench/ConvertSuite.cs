@@ -2,6 +2,7 @@ using System.Globalization;
 using XenMigration.Framing;
 using XenMigration.Legacy;
 using XenMigration.Libxc;
+using XenMigration.FileIO;
 
 namespace XenMigration.Bench;
 

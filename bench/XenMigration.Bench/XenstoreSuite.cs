@@ -2,6 +2,7 @@ using System.Globalization;
 using XenMigration.Framing;
 using XenMigration.TestSupport;
 using XenMigration.Xenstore;
+using XenMigration.FileIO;
 
 namespace XenMigration.Bench;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.IO;
+using XenMigration.FileIO;
 
 namespace XenMigration.Framing
 {

@@ -11,6 +11,7 @@ using XenMigration.Libxl;
 using XenMigration.XenStream;
 using XenMigration.Xenstore;
 using XenMigration.Xl;
+using XenMigration.FileIO;
 
 namespace XenMigration.Verification
 {

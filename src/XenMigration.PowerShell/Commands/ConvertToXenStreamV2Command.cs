@@ -8,6 +8,7 @@ using XenMigration.Framing;
 using XenMigration.Legacy;
 using XenMigration.Libxc;
 using XenMigration.Verification;
+using XenMigration.FileIO;
 
 namespace XenMigration.Commands
 {

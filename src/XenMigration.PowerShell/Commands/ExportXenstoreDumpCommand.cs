@@ -9,6 +9,7 @@ using System.Text;
 using XenMigration.Framing;
 using XenMigration.Libxl;
 using XenMigration.Xenstore;
+using XenMigration.FileIO;
 
 namespace XenMigration.Commands
 {

@@ -4,6 +4,7 @@ using System.IO;
 using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
 using XenMigration.Framing;
+using XenMigration.FileIO;
 
 namespace XenMigration.Commands
 {

@@ -8,6 +8,7 @@ using XenMigration.Verification;
 using XenMigration.XenStream;
 using XenMigration.Xl;
 using static XenMigration.Tests.Core.ReaderHelpers;
+using XenMigration.FileIO;
 
 namespace XenMigration.Tests.Core;
 

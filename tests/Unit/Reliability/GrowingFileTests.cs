@@ -2,6 +2,7 @@ using XenMigration.Framing;
 using XenMigration.Tests.PowerShell;
 using XenMigration.TestSupport;
 using XenMigration.XenStream;
+using XenMigration.FileIO;
 
 namespace XenMigration.Tests.Reliability;
 

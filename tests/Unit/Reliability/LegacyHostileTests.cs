@@ -111,10 +111,10 @@ public class LegacyToolstackBombTests
         var physmaps = Enumerable.Range(0, 400_000).Select(i => new Physmap((ulong)i << 12, 0xF0000000, 0x1000, "x")).ToArray();
         byte[] input = LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Hvm, Physmaps = physmaps });
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var ex = Assert.IsType<XenMigration.Framing.XenFormatException>(Record.Exception(() =>
+        var ex = Assert.IsType<XenMigration.XenFormatException>(Record.Exception(() =>
             XenMigration.Legacy.LegacyStreamConverter.Convert(new MemoryStream(input), Stream.Null, new XenMigration.Legacy.LegacyConversionOptions { GuestType = XenGuestType.Hvm, Width = 64, Format = XenMigration.Legacy.LegacyOutputFormat.Libxl })));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(XenMigration.Framing.XenErrorIds.InvalidLegacyStream, ex.ErrorId);
+        Assert.Equal(XenMigration.XenErrorIds.InvalidLegacyStream, ex.ErrorId);
         Assert.Contains("physmap", ex.Message, StringComparison.Ordinal);
         // The 13 MB chunk is read once; before the cap, the pairs grew to ~280 MB.
         Assert.True(allocated < 64L << 20, $"allocated {allocated >> 20} MiB");

@@ -3,6 +3,7 @@ using XenMigration.Framing;
 using XenMigration.Libxc;
 using XenMigration.Tests.PowerShell;
 using XenMigration.TestSupport;
+using XenMigration.FileIO;
 
 namespace XenMigration.Tests.Reliability;
 

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Runtime.InteropServices;
 
-namespace XenMigration.Framing
+namespace XenMigration.FileIO
 {
     /// <summary>What a path names on disk, as the writers need to know it before replacing it.</summary>
     internal enum FileKind

@@ -1,6 +1,6 @@
 using System.IO;
 
-namespace XenMigration.Framing
+namespace XenMigration.FileIO
 {
     /// <summary>How every command of this library opens its input files.</summary>
     public static class XenFile

@@ -1,8 +1,9 @@
 using System;
+using XenMigration.Framing;
 using System.Globalization;
 using System.IO;
 
-namespace XenMigration.Framing
+namespace XenMigration
 {
     /// <summary>
     /// Stable identifiers of the ways an input can be wrong. They become the ErrorId of PowerShell

@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace XenMigration.Framing
+namespace XenMigration.FileIO
 {
     /// <summary>
     /// File-to-file copies done by the Linux kernel (copy_file_range), so bulk payloads such as page

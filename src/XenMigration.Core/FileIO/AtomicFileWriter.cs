@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 
-namespace XenMigration.Framing
+namespace XenMigration.FileIO
 {
     /// <summary>
     /// Writes a file so that it appears complete or not at all: the data goes to a temporary file
