@@ -304,9 +304,9 @@ public static class LegacyImages
                 var pairs = new List<KeyValuePair<string, string>>();
                 foreach (Physmap p in s.Physmaps)
                 {
-                    string root = "physmap/" + p.PhysOffset.ToString("x");
-                    pairs.Add(new(root + "/start_addr", p.Start.ToString("x")));
-                    pairs.Add(new(root + "/size", p.Size.ToString("x")));
+                    string root = "physmap/" + p.PhysOffset.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+                    pairs.Add(new(root + "/start_addr", p.Start.ToString("x", System.Globalization.CultureInfo.InvariantCulture)));
+                    pairs.Add(new(root + "/size", p.Size.ToString("x", System.Globalization.CultureInfo.InvariantCulture)));
                     pairs.Add(new(root + "/name", p.Name));
                 }
 

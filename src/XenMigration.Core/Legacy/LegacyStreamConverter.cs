@@ -131,6 +131,7 @@ namespace XenMigration.Legacy
             }
         }
 
+        [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The writer leaves the caller's stream open and holds nothing to release; Run flushes it. Disposing on failure would flush again and could hide the first error.")]
         private sealed class Conversion
         {
             private readonly StreamSource _in;
@@ -873,10 +874,10 @@ namespace XenMigration.Legacy
 
             private ulong Ulong(string what) => _width == 32 ? U32(what) : U64(what);
 
-            private XenFormatException Invalid(string detail, long at) =>
+            private static XenFormatException Invalid(string detail, long at) =>
                 new XenFormatException(XenErrorIds.InvalidLegacyStream, string.Format(CultureInfo.InvariantCulture, "The legacy stream is invalid at offset 0x{0:X} ({0}): {1}.", at, detail), at);
 
-            private XenFormatException Unsupported(string detail, long at) =>
+            private static XenFormatException Unsupported(string detail, long at) =>
                 new XenFormatException(XenErrorIds.UnsupportedLegacyChunk, string.Format(CultureInfo.InvariantCulture, "Cannot convert the legacy stream at offset 0x{0:X} ({0}): {1}.", at, detail), at);
 
             private XenTruncatedException Truncated(string what) =>

@@ -17,7 +17,7 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsData.ConvertTo, "XenStreamV2", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
     [OutputType(typeof(FileInfo))]
-    public sealed class ConvertToXenStreamV2Command : InputFileCmdlet
+    public sealed class ConvertToXenStreamV2Command : InputFileCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
         private int _inputs;
@@ -123,8 +123,8 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void StopProcessing() => _cancel.Cancel();
 
-        /// <inheritdoc/>
-        protected override void EndProcessing() => _cancel.Dispose();
+        /// <summary>Releases the cancellation source; PowerShell calls it however the pipeline ends.</summary>
+        public void Dispose() => _cancel.Dispose();
 
         private void Convert(string path, string destination)
         {

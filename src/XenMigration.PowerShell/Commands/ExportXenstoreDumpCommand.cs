@@ -20,6 +20,8 @@ namespace XenMigration.Commands
     [OutputType(typeof(FileInfo))]
     public sealed class ExportXenstoreDumpCommand : PSCmdlet
     {
+        private static readonly char[] s_permissionSeparators = { ',', ' ', ';' };
+
         private const string PathSet = "Path";
         private const string LiteralPathSet = "LiteralPath";
         private readonly XenstoreDumpPlan _plan = new XenstoreDumpPlan();
@@ -243,7 +245,7 @@ namespace XenMigration.Commands
             {
                 list = new List<XenstorePermission>();
                 IEnumerable items = permissions is string text
-                    ? text.Split(new[] { ',', ' ', ';' }, StringSplitOptions.RemoveEmptyEntries)
+                    ? text.Split(s_permissionSeparators, StringSplitOptions.RemoveEmptyEntries)
                     : permissions as IEnumerable ?? new[] { permissions };
                 foreach (object? item in items)
                 {

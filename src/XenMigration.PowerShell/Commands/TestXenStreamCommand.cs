@@ -12,7 +12,7 @@ namespace XenMigration.Commands
     [Cmdlet(VerbsDiagnostic.Test, "XenStream", DefaultParameterSetName = PathSet)]
     [OutputType(typeof(bool))]
     [OutputType(typeof(XenStreamValidationResult))]
-    public sealed class TestXenStreamCommand : InputFileCmdlet
+    public sealed class TestXenStreamCommand : InputFileCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
 
@@ -80,7 +80,7 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void StopProcessing() => _cancel.Cancel();
 
-        /// <inheritdoc/>
-        protected override void EndProcessing() => _cancel.Dispose();
+        /// <summary>Releases the cancellation source; PowerShell calls it however the pipeline ends.</summary>
+        public void Dispose() => _cancel.Dispose();
     }
 }
