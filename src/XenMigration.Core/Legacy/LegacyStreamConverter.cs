@@ -1,11 +1,14 @@
 using System;
+using System.Linq;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
+using XenMigration.FileIO;
 using XenMigration.Framing;
+using XenMigration.Verification;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
 using XenMigration.XenStream;
@@ -82,6 +85,26 @@ namespace XenMigration.Legacy
         public long? TrailingBytes { get; internal set; }
     }
 
+    /// <summary>What <see cref="LegacyStreamConverter.ConvertFile"/> did.</summary>
+    public sealed class LegacyFileConversionResult
+    {
+        internal LegacyFileConversionResult(LegacyConversionResult conversion, XenStreamValidationResult verification, string destination)
+        {
+            Conversion = conversion;
+            Verification = verification;
+            Destination = destination;
+        }
+
+        /// <summary>The conversion's figures (width, format, pages, bytes).</summary>
+        public LegacyConversionResult Conversion { get; }
+
+        /// <summary>The verification of the written stream (no errors, by construction).</summary>
+        public XenStreamValidationResult Verification { get; }
+
+        /// <summary>The file written.</summary>
+        public string Destination { get; }
+    }
+
     /// <summary>
     /// Converts legacy (Xen 4.5 and older) save images to v2 streams: the mapping of Xen's
     /// convert-legacy-stream (xen.md §4.7), byte for byte, in one streaming pass with bounded memory
@@ -129,6 +152,41 @@ namespace XenMigration.Legacy
                 // a value no check foresaw is still a format error with its offset, never a crash.
                 throw new XenFormatException(XenErrorIds.InvalidLegacyStream, string.Format(CultureInfo.InvariantCulture, "A value near offset {0} is out of range for a legacy image ({1}).", source.Position, ex.Message), source.Position, innerException: ex);
             }
+        }
+
+        /// <summary>
+        /// Converts the file <paramref name="inputPath"/> into <paramref name="destination"/> the safe
+        /// way: the destination is checked first (<see cref="OutputFile.Check"/>), the stream is
+        /// written to a temporary file beside it, verified, and only then moved into place
+        /// (<see cref="OutputFile.Commit"/>). On any failure nothing is left behind and an existing
+        /// destination is untouched.
+        /// </summary>
+        /// <exception cref="XenFormatException">The input cannot be converted, or the result fails verification (<see cref="XenErrorIds.ConversionFailedVerification"/>).</exception>
+        /// <exception cref="DestinationException">The destination may not be written.</exception>
+        public static LegacyFileConversionResult ConvertFile(string inputPath, string destination, LegacyConversionOptions options, CommitOptions commit)
+        {
+            if (inputPath is null || destination is null || commit is null)
+            {
+                throw new ArgumentNullException(inputPath is null ? nameof(inputPath) : destination is null ? nameof(destination) : nameof(commit));
+            }
+
+            destination = Path.GetFullPath(destination);
+            OutputFile.Check(destination, inputPath, commit);
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            using FileStream input = XenFile.OpenRead(inputPath);
+            using AtomicFileWriter output = AtomicFileWriter.Create(destination);
+            LegacyConversionResult result = Convert(input, output.Stream, options);
+
+            // The result must pass the verifier before it may replace anything.
+            XenStreamValidationResult check = XenStreamVerifier.Verify(output.OpenRead(), new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = options.CancellationToken });
+            if (check.ErrorCount > 0)
+            {
+                string issues = string.Join("; ", check.Issues.Where(i => i.Severity == XenIssueSeverity.Error).Take(5).Select(i => i.Code + ": " + i.Message));
+                throw new XenFormatException(XenErrorIds.ConversionFailedVerification, "The converted stream does not pass verification, so nothing was written: " + issues, 0);
+            }
+
+            OutputFile.Commit(output, commit);
+            return new LegacyFileConversionResult(result, check, destination);
         }
 
         [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The writer leaves the caller's stream open and holds nothing to release; Run flushes it. Disposing on failure would flush again and could hide the first error.")]

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using XenMigration.FileIO;
 using XenMigration.Framing;
 
 namespace XenMigration.Xenstore
@@ -124,6 +125,27 @@ namespace XenMigration.Xenstore
 
         /// <summary>Everything wrong with the collected records, as messages; empty when they can be written.</summary>
         public IReadOnlyList<string> Validate(uint version) => Analyze(version).Errors;
+
+        /// <summary>
+        /// Writes the dump to the file <paramref name="destination"/> the safe way: the destination is
+        /// checked first, the dump goes to a temporary file beside it and is moved into place only when
+        /// complete (<see cref="OutputFile.Commit"/>). On any failure nothing is left behind.
+        /// </summary>
+        /// <exception cref="InvalidDataException">The records cannot be written (see <see cref="Validate"/>).</exception>
+        /// <exception cref="DestinationException">The destination may not be written.</exception>
+        public void WriteFile(string destination, uint version, bool bigEndian, CommitOptions commit)
+        {
+            if (destination is null || commit is null)
+            {
+                throw new ArgumentNullException(destination is null ? nameof(destination) : nameof(commit));
+            }
+
+            destination = Path.GetFullPath(destination);
+            OutputFile.Check(destination, null, commit);
+            using AtomicFileWriter output = AtomicFileWriter.Create(destination);
+            Write(output.Stream, version, bigEndian);
+            OutputFile.Commit(output, commit);
+        }
 
         /// <summary>Writes the dump: header, records in dependency order, END.</summary>
         public void Write(Stream output, uint version, bool bigEndian)

@@ -102,22 +102,19 @@ namespace XenMigration.Commands
                 return;
             }
 
-            ErrorRecord? refusal = OutputFiles.Check(destination, path, NoClobber, Force);
-            if (refusal is not null)
-            {
-                WriteError(refusal);
-                return;
-            }
-
-            OutputFiles.WarnAboutLeftovers(this, destination);
-
             string format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format.ToString().ToLowerInvariant() : "v2";
-            if (!ShouldProcess(destination, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0} image '{1}' to a {2} stream", GuestType, path, format)))
+            var commit = new CommitOptions { NoClobber = NoClobber, Force = Force };
+            if (!OutputFiles.Prepare(this, destination, path, commit, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0} image '{1}' to a {2} stream", GuestType, path, format), out ErrorRecord? refusal))
             {
+                if (refusal is not null)
+                {
+                    WriteError(refusal);
+                }
+
                 return;
             }
 
-            Convert(path, destination);
+            Convert(path, destination, commit);
         }
 
         /// <inheritdoc/>
@@ -126,7 +123,7 @@ namespace XenMigration.Commands
         /// <summary>Releases the cancellation source; PowerShell calls it however the pipeline ends.</summary>
         public void Dispose() => _cancel.Dispose();
 
-        private void Convert(string path, string destination)
+        private void Convert(string path, string destination, CommitOptions commit)
         {
             var progress = new ProgressReporter(this, 0x58454E33, "ConvertTo-XenStreamV2");
             var options = new LegacyConversionOptions
@@ -141,32 +138,18 @@ namespace XenMigration.Commands
             };
             try
             {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(destination)!);
-                using FileStream input = XenFile.OpenRead(path);
-                using AtomicFileWriter output = AtomicFileWriter.Create(destination);
-                LegacyConversionResult result = LegacyStreamConverter.Convert(input, output.Stream, options);
-
-                // The result must pass the verifier before it may replace anything.
-                XenStreamValidationResult check = XenStreamVerifier.Verify(output.OpenRead(), new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = _cancel.Token });
-                if (check.ErrorCount > 0)
-                {
-                    string issues = string.Join("; ", check.Issues.Where(i => i.Severity == XenIssueSeverity.Error).Take(5).Select(i => i.Code + ": " + i.Message));
-                    WriteError(ErrorRecords.Create(new InvalidDataException("The converted stream does not pass verification, so nothing was written: " + issues), "ConversionFailedVerification", ErrorCategory.InvalidResult, path));
-                    return;
-                }
-
-                if (!OutputFiles.Commit(output, Force, NoClobber))
-                {
-                    WriteError(OutputFiles.NoClobber(destination));
-                    return;
-                }
-
+                // Check, convert to a temporary file, verify, commit: one Core operation.
+                LegacyFileConversionResult done = LegacyStreamConverter.ConvertFile(path, destination, options, commit);
+                LegacyConversionResult result = done.Conversion;
                 WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} stream, {3}-bit toolstack{4}, {5} pages in {6} batches, {7} bytes)", path, destination, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
                 if (PassThru)
                 {
-                    // The provider's item carries PSPath, so piping it on binds -LiteralPath (brackets work).
-                    WriteObject(InvokeProvider.Item.Get(new[] { destination }, force: true, literalPath: true), enumerateCollection: true);
+                    OutputFiles.PassThru(this, destination);
                 }
+            }
+            catch (DestinationException ex)
+            {
+                WriteError(OutputFiles.Refusal(ex));
             }
             catch (OperationCanceledException)
             {

@@ -153,27 +153,25 @@ namespace XenMigration.Commands
                 return;
             }
 
-            ErrorRecord? refusal = OutputFiles.Check(destination, null, NoClobber, Force);
-            if (refusal is not null)
+            var commit = new CommitOptions { NoClobber = NoClobber, Force = Force };
+            string action = string.Format(CultureInfo.CurrentCulture, "Write a version {0} {1}-endian xenstore dump of {2} records", version, bigEndian ? "big" : "little", _plan.Count);
+            if (!OutputFiles.Prepare(this, destination, null, commit, action, out ErrorRecord? refusal))
             {
-                ThrowTerminatingError(refusal);
-            }
+                if (refusal is not null)
+                {
+                    ThrowTerminatingError(refusal);
+                }
 
-            OutputFiles.WarnAboutLeftovers(this, destination);
-
-            if (!ShouldProcess(destination, string.Format(CultureInfo.CurrentCulture, "Write a version {0} {1}-endian xenstore dump of {2} records", version, bigEndian ? "big" : "little", _plan.Count)))
-            {
                 return;
             }
 
             try
             {
-                using AtomicFileWriter output = AtomicFileWriter.Create(destination);
-                _plan.Write(output.Stream, version, bigEndian);
-                if (!OutputFiles.Commit(output, Force, NoClobber))
-                {
-                    ThrowTerminatingError(OutputFiles.NoClobber(destination));
-                }
+                _plan.WriteFile(destination, version, bigEndian, commit);
+            }
+            catch (DestinationException ex)
+            {
+                ThrowTerminatingError(OutputFiles.Refusal(ex));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -183,7 +181,7 @@ namespace XenMigration.Commands
             WriteVerbose(string.Format(CultureInfo.InvariantCulture, "Wrote {0}: {1} records, version {2}, {3}-endian.", destination, _plan.Count, version, bigEndian ? "big" : "little"));
             if (PassThru)
             {
-                WriteObject(InvokeProvider.Item.Get(new[] { destination }, force: true, literalPath: true), enumerateCollection: true);
+                OutputFiles.PassThru(this, destination);
             }
         }
 

@@ -62,6 +62,7 @@ namespace XenMigration.Commands
             XenErrorIds.AmbiguousWidth => ErrorCategory.InvalidArgument,
             XenErrorIds.GuestTypeMismatch => ErrorCategory.InvalidArgument,
             XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
+            XenErrorIds.ConversionFailedVerification => ErrorCategory.InvalidResult,
             _ => ErrorCategory.InvalidData,
         };
 

@@ -28,100 +28,51 @@ namespace XenMigration.Commands
         }
 
         /// <summary>
-        /// The error that forbids writing <paramref name="destination"/>, or null. Sources are
-        /// compared by full path so an input is never overwritten by its own output.
+        /// The one path of every writing cmdlet before its work: the destination rules of Core
+        /// (<see cref="OutputFile.Check"/>), a warning about temporary files that interrupted runs
+        /// left behind, and -WhatIf/-Confirm. Returns whether to go on; <paramref name="refusal"/>
+        /// says why not when the destination may not be written.
         /// </summary>
-        public static ErrorRecord? Check(string destination, string? source, bool noClobber, bool force)
+        public static bool Prepare(Cmdlet cmdlet, string destination, string? source, CommitOptions commit, string action, out ErrorRecord? refusal)
         {
-            // By identity (device and inode), not by name: a symlink, symlinked folder or hard link
-            // to the input must not let the output overwrite it.
-            if (source is not null && FileIdentity.SameFile(source, destination))
+            refusal = null;
+            try
             {
-                return ErrorRecords.Create(new ArgumentException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is the input file (or a link to it); the input is never overwritten. Choose another destination.", destination)), "DestinationIsSource", ErrorCategory.InvalidArgument, destination);
+                OutputFile.Check(destination, source, commit);
+            }
+            catch (DestinationException ex)
+            {
+                refusal = Refusal(ex);
+                return false;
             }
 
-            switch (FileIdentity.KindOf(destination))
-            {
-                case FileKind.Directory:
-                    return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a directory.", destination)), "DestinationIsDirectory", ErrorCategory.InvalidArgument, destination);
-                case FileKind.Special:
-                    // A device, FIFO or socket would be replaced by a regular file on rename.
-                    return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a device, FIFO or socket, not a regular file; it is never replaced. Write to a file and copy it there.", destination)), "DestinationNotRegularFile", ErrorCategory.InvalidArgument, destination);
-                case FileKind.DanglingLink:
-                    return ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The destination '{0}' is a symbolic link whose target does not exist.", destination)), "DestinationIsDanglingLink", ErrorCategory.InvalidArgument, destination);
-                case FileKind.Missing:
-                    return null;
-            }
-
-            if (noClobber)
-            {
-                return NoClobber(destination);
-            }
-
-            if (!force && (File.GetAttributes(destination) & FileAttributes.ReadOnly) != 0)
-            {
-                return ErrorRecords.Create(new UnauthorizedAccessException(string.Format(CultureInfo.InvariantCulture, "The file '{0}' is read-only. Use -Force to replace it.", destination)), "FileOpenFailure", ErrorCategory.OpenError, destination);
-            }
-
-            return null;
-        }
-
-        /// <summary>The one -NoClobber refusal of every writing cmdlet, before the work or at the commit.</summary>
-        public static ErrorRecord NoClobber(string destination) =>
-            ErrorRecords.Create(new IOException(string.Format(CultureInfo.InvariantCulture, "The file '{0}' already exists and -NoClobber was specified.", destination)), "NoClobber", ErrorCategory.ResourceExists, destination);
-
-        /// <summary>Warns about temporary files that earlier, interrupted writes left next to <paramref name="destination"/>.</summary>
-        public static void WarnAboutLeftovers(PSCmdlet cmdlet, string destination)
-        {
             foreach (string leftover in AtomicFileWriter.FindLeftovers(destination))
             {
                 cmdlet.WriteWarning(string.Format(CultureInfo.InvariantCulture, "'{0}' is a temporary file left by an interrupted write of '{1}' (killed, or out of disk space). Delete it if no other write to that file is running.", leftover, destination));
             }
+
+            return cmdlet.ShouldProcess(destination, action);
         }
 
-        /// <summary>
-        /// Commits <paramref name="writer"/> over its destination. With -Force a read-only destination
-        /// is replaced and the new file made read-only again (as Export-Csv -Force does).
-        /// </summary>
-        /// <returns>False when -NoClobber is set and a file appeared at the destination meanwhile (nothing is replaced).</returns>
-        public static bool Commit(AtomicFileWriter writer, bool force, bool noClobber)
+        /// <summary>The error record of a refused destination, with the parameter that changes the outcome.</summary>
+        public static ErrorRecord Refusal(DestinationException ex)
         {
-            string destination = writer.Destination;
-            bool wasReadOnly = force && File.Exists(destination) && (File.GetAttributes(destination) & FileAttributes.ReadOnly) != 0;
-            if (wasReadOnly)
+            (string id, ErrorCategory category, string hint) = ex.Problem switch
             {
-                File.SetAttributes(destination, File.GetAttributes(destination) & ~FileAttributes.ReadOnly);
-            }
-
-            try
-            {
-                if (noClobber)
-                {
-                    // Checked again here: a file created while the work ran must not be replaced.
-                    try
-                    {
-                        writer.Commit(overwrite: false);
-                    }
-                    catch (IOException) when (File.Exists(destination))
-                    {
-                        return false;
-                    }
-                }
-                else
-                {
-                    writer.Commit(overwrite: true);
-                }
-
-                return true;
-            }
-            finally
-            {
-                if (wasReadOnly && File.Exists(destination))
-                {
-                    File.SetAttributes(destination, File.GetAttributes(destination) | FileAttributes.ReadOnly);
-                }
-            }
+                DestinationProblem.IsSource => ("DestinationIsSource", ErrorCategory.InvalidArgument, " Choose another destination."),
+                DestinationProblem.IsDirectory => ("DestinationIsDirectory", ErrorCategory.InvalidArgument, string.Empty),
+                DestinationProblem.NotRegularFile => ("DestinationNotRegularFile", ErrorCategory.InvalidArgument, string.Empty),
+                DestinationProblem.DanglingLink => ("DestinationIsDanglingLink", ErrorCategory.InvalidArgument, string.Empty),
+                DestinationProblem.Exists => ("NoClobber", ErrorCategory.ResourceExists, " (-NoClobber)"),
+                _ => ("FileOpenFailure", ErrorCategory.OpenError, " Use -Force to replace it."),
+            };
+            var record = new ErrorRecord(ex, id, category, ex.Destination);
+            record.ErrorDetails = new ErrorDetails(ex.Message + hint);
+            return record;
         }
 
+        /// <summary>-PassThru: the provider's item, whose PSPath binds -LiteralPath downstream (brackets work).</summary>
+        public static void PassThru(PSCmdlet cmdlet, string destination) =>
+            cmdlet.WriteObject(cmdlet.InvokeProvider.Item.Get(new[] { destination }, force: true, literalPath: true), enumerateCollection: true);
     }
 }
