@@ -225,4 +225,19 @@ public class ConvertToXenStreamV2Tests
         Assert.DoesNotContain("-Width", e.ToString(), StringComparison.Ordinal);
         Assert.Contains("not a legacy Xen image", e.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AResultThatFailsVerificationIsNotWritten()
+    {
+        using var dir = new TempDir();
+        // A PV image without vCPU 0: Xen's restore refuses it ("Sender didn't send vcpu0's basic state").
+        string input = dir.File("novcpu0.legacy", LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, OnlineVcpus = new[] { 1, 2 } }));
+        var r = PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Pv", ("in", input), ("out", dir.Combine("out.save")));
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("ConversionFailedVerification," + Cmd, e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidResult, e.CategoryInfo.Category);
+        Assert.Contains("Vcpu0BasicMissing", e.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.Combine("out.save")));
+        Assert.Empty(Leftovers(dir.Path));
+    }
 }
