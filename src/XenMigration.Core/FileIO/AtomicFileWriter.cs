@@ -10,7 +10,7 @@ namespace XenMigration.FileIO
     /// <see cref="Commit"/>. Disposing without committing deletes the temporary file, so a failed or
     /// cancelled write leaves nothing behind and never touches an existing destination.
     /// </summary>
-    public sealed class AtomicFileWriter : IDisposable
+    internal sealed class AtomicFileWriter : IDisposable
     {
         private readonly FileStream _stream;
         private bool _done;

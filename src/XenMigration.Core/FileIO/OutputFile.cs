@@ -105,7 +105,7 @@ namespace XenMigration.FileIO
         /// <see cref="CommitOptions.NoClobber"/> a file that appeared meanwhile is not replaced
         /// (<see cref="DestinationException"/>, and the temporary file is removed).
         /// </summary>
-        public static void Commit(AtomicFileWriter writer, CommitOptions options)
+        internal static void Commit(AtomicFileWriter writer, CommitOptions options)
         {
             if (writer is null || options is null)
             {

@@ -3,7 +3,7 @@ using System.IO;
 namespace XenMigration.FileIO
 {
     /// <summary>How every command of this library opens its input files.</summary>
-    public static class XenFile
+    internal static class XenFile
     {
         /// <summary>
         /// Opens <paramref name="path"/> for reading only, sharing it with other readers, without a

@@ -7,7 +7,7 @@ namespace XenMigration.Framing
     /// <summary>
     /// Growable little/big-endian encoder for record bodies and headers written by the writers.
     /// </summary>
-    public sealed class ByteBuilder
+    internal sealed class ByteBuilder
     {
         private byte[] _data;
         private int _length;

@@ -36,7 +36,7 @@ namespace XenMigration.Framing
     }
 
     /// <summary>Recognises input formats from their first bytes.</summary>
-    public static class FormatDetector
+    internal static class FormatDetector
     {
         /// <summary>How many leading bytes <see cref="Detect"/> looks at, at most.</summary>
         public const int ProbeLength = 32;

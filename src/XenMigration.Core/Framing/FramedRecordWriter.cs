@@ -10,7 +10,7 @@ namespace XenMigration.Framing
     /// zero padding, either from one span or streamed in pieces between
     /// <see cref="BeginRecord"/> and <see cref="EndRecord"/> (so multi-megabyte bodies need no buffer).
     /// </summary>
-    public sealed class FramedRecordWriter
+    internal sealed class FramedRecordWriter
     {
         private static readonly byte[] s_zeros = new byte[RecordFrame.Alignment];
         private readonly Stream _output;

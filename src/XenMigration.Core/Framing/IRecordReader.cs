@@ -4,7 +4,7 @@ namespace XenMigration.Framing
 {
     /// <summary>What every pull reader of this library offers, so callers can stream any format the same way.</summary>
     /// <typeparam name="TRecord">The record type.</typeparam>
-    public interface IRecordReader<out TRecord> : IDisposable
+    internal interface IRecordReader<out TRecord> : IDisposable
         where TRecord : class
     {
         /// <summary>Bytes consumed so far.</summary>

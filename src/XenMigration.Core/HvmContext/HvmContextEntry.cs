@@ -38,7 +38,7 @@ namespace XenMigration.HvmContext
     /// arrives and hands each entry to a callback with the first bytes of its payload, so a 128 MiB
     /// blob of entries costs no more memory than a real one.
     /// </summary>
-    public static class HvmContextWalker
+    internal static class HvmContextWalker
     {
         /// <summary>Receives one entry and the first bytes of its payload (valid only during the call).</summary>
         public delegate void EntryHandler(HvmContextEntry entry, System.ReadOnlySpan<byte> payloadPrefix);

@@ -148,13 +148,13 @@ namespace XenMigration.Libxc
         public static bool IsValidPageType(int nibble) => nibble <= 0x4 || nibble >= 0x9;
 
         /// <summary>Encodes a PAGE_DATA word.</summary>
-        public static ulong EncodePfn(ulong pfn, XenPageType type) => ((ulong)type << PageTypeShift) | (pfn & PfnMask);
+        internal static ulong EncodePfn(ulong pfn, XenPageType type) => ((ulong)type << PageTypeShift) | (pfn & PfnMask);
 
         /// <summary>
         /// Encodes the fixed part of a PAGE_DATA body (count, reserved, PFN words); the page contents
         /// follow it, one page for every word whose type carries data.
         /// </summary>
-        public static byte[] EncodePageDataHeader(IReadOnlyList<ulong> pfnWords)
+        internal static byte[] EncodePageDataHeader(IReadOnlyList<ulong> pfnWords)
         {
             var b = new ByteBuilder(8 + (8 * pfnWords.Count)).U32((uint)pfnWords.Count).U32(0);
             foreach (ulong word in pfnWords)
@@ -181,19 +181,19 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Encodes the 24-byte image header (always big-endian).</summary>
-        public static byte[] EncodeImageHeader(uint version = 3, ushort options = 0) =>
+        internal static byte[] EncodeImageHeader(uint version = 3, ushort options = 0) =>
             new ByteBuilder(ImageHeaderSize, bigEndian: true).U64(Marker).U32(Id).U32(version).U16(options).U16(0).U32(0).ToArray();
 
         /// <summary>Encodes the 16-byte domain header.</summary>
-        public static byte[] EncodeDomainHeader(XenGuestType type, uint xenMajor, uint xenMinor, ushort pageShift = 12) =>
+        internal static byte[] EncodeDomainHeader(XenGuestType type, uint xenMajor, uint xenMinor, ushort pageShift = 12) =>
             new ByteBuilder(DomainHeaderSize).U32((uint)type).U16(pageShift).U16(0).U32(xenMajor).U32(xenMinor).ToArray();
 
         /// <summary>Encodes X86_PV_INFO.</summary>
-        public static byte[] EncodePvInfo(byte guestWidth, byte ptLevels) =>
+        internal static byte[] EncodePvInfo(byte guestWidth, byte ptLevels) =>
             new ByteBuilder(8).U8(guestWidth).U8(ptLevels).Zeros(6).ToArray();
 
         /// <summary>Encodes X86_PV_P2M_FRAMES.</summary>
-        public static byte[] EncodeP2mFrames(uint startPfn, uint endPfn, IReadOnlyList<ulong> frames)
+        internal static byte[] EncodeP2mFrames(uint startPfn, uint endPfn, IReadOnlyList<ulong> frames)
         {
             var b = new ByteBuilder(8 + (8 * frames.Count)).U32(startPfn).U32(endPfn);
             foreach (ulong f in frames)
@@ -205,15 +205,15 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Encodes an X86_PV_VCPU_* body: vcpu id, reserved, context blob.</summary>
-        public static byte[] EncodeVcpu(uint vcpuId, ReadOnlySpan<byte> context) =>
+        internal static byte[] EncodeVcpu(uint vcpuId, ReadOnlySpan<byte> context) =>
             new ByteBuilder(8 + context.Length).U32(vcpuId).U32(0).Bytes(context).ToArray();
 
         /// <summary>Encodes X86_TSC_INFO.</summary>
-        public static byte[] EncodeTscInfo(TscMode mode, uint khz, ulong nsec, uint incarnation) =>
+        internal static byte[] EncodeTscInfo(TscMode mode, uint khz, ulong nsec, uint incarnation) =>
             new ByteBuilder(24).U32((uint)mode).U32(khz).U64(nsec).U32(incarnation).U32(0).ToArray();
 
         /// <summary>Encodes HVM_PARAMS.</summary>
-        public static byte[] EncodeHvmParams(IReadOnlyList<KeyValuePair<ulong, ulong>> indexValuePairs)
+        internal static byte[] EncodeHvmParams(IReadOnlyList<KeyValuePair<ulong, ulong>> indexValuePairs)
         {
             var b = new ByteBuilder(8 + (16 * indexValuePairs.Count)).U32((uint)indexValuePairs.Count).U32(0);
             foreach (KeyValuePair<ulong, ulong> p in indexValuePairs)
@@ -225,7 +225,7 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Encodes CHECKPOINT_DIRTY_PFN_LIST.</summary>
-        public static byte[] EncodeDirtyPfnList(IReadOnlyList<ulong> pfns)
+        internal static byte[] EncodeDirtyPfnList(IReadOnlyList<ulong> pfns)
         {
             var b = new ByteBuilder(8 * pfns.Count);
             foreach (ulong p in pfns)
@@ -237,7 +237,7 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Encodes X86_CPUID_POLICY.</summary>
-        public static byte[] EncodeCpuidPolicy(IReadOnlyList<CpuidLeaf> leaves)
+        internal static byte[] EncodeCpuidPolicy(IReadOnlyList<CpuidLeaf> leaves)
         {
             var b = new ByteBuilder(24 * leaves.Count);
             foreach (CpuidLeaf l in leaves)
@@ -249,7 +249,7 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Encodes X86_MSR_POLICY.</summary>
-        public static byte[] EncodeMsrPolicy(IReadOnlyList<MsrEntry> entries)
+        internal static byte[] EncodeMsrPolicy(IReadOnlyList<MsrEntry> entries)
         {
             var b = new ByteBuilder(16 * entries.Count);
             foreach (MsrEntry e in entries)

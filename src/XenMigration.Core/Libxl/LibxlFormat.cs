@@ -84,11 +84,11 @@ namespace XenMigration.Libxl
         };
 
         /// <summary>Encodes the 16-byte header (always big-endian).</summary>
-        public static byte[] EncodeHeader(uint options = 0, uint version = Version) =>
+        internal static byte[] EncodeHeader(uint options = 0, uint version = Version) =>
             new ByteBuilder(HeaderSize, bigEndian: true).U64(Ident).U32(version).U32(options).ToArray();
 
         /// <summary>Encodes an EMULATOR_XENSTORE_DATA body: sub-header then <c>key\0value\0</c> pairs.</summary>
-        public static byte[] EncodeXenstoreData(EmulatorId emulator, uint index, IEnumerable<KeyValuePair<string, string>> pairs)
+        internal static byte[] EncodeXenstoreData(EmulatorId emulator, uint index, IEnumerable<KeyValuePair<string, string>> pairs)
         {
             var b = new ByteBuilder().U32((uint)emulator).U32(index);
             foreach (KeyValuePair<string, string> pair in pairs)
@@ -100,11 +100,11 @@ namespace XenMigration.Libxl
         }
 
         /// <summary>Encodes the 8-byte emulator sub-header that starts an EMULATOR_CONTEXT body.</summary>
-        public static byte[] EncodeEmulatorHeader(EmulatorId emulator, uint index) =>
+        internal static byte[] EncodeEmulatorHeader(EmulatorId emulator, uint index) =>
             new ByteBuilder(EmulatorHeaderSize).U32((uint)emulator).U32(index).ToArray();
 
         /// <summary>Encodes a CHECKPOINT_STATE body as libxl does (length 4).</summary>
-        public static byte[] EncodeCheckpointState(CheckpointControl control) =>
+        internal static byte[] EncodeCheckpointState(CheckpointControl control) =>
             new ByteBuilder(4).U32((uint)control).ToArray();
     }
 }

@@ -32,7 +32,7 @@ namespace XenMigration.XenStream
         public long Position => _frames.Position;
 
         /// <summary>The framing writer, for streaming a body in pieces.</summary>
-        public FramedRecordWriter Frames => _frames;
+        internal FramedRecordWriter Frames => _frames;
 
         /// <summary>Writes raw bytes.</summary>
         public void WriteRaw(ReadOnlySpan<byte> bytes) => _frames.WriteRaw(bytes);

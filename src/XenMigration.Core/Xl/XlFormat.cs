@@ -26,7 +26,7 @@ namespace XenMigration.Xl
         /// Encodes a header the way xl does: the 4-byte config length is always present, JSON config
         /// gets a trailing NUL. <paramref name="config"/> null writes a zero-length config.
         /// </summary>
-        public static byte[] Encode(XlMandatoryFlags flags, string? config, bool bigEndian = false, uint optionalFlags = 0)
+        internal static byte[] Encode(XlMandatoryFlags flags, string? config, bool bigEndian = false, uint optionalFlags = 0)
         {
             byte[] configBytes = config is null
                 ? Array.Empty<byte>()
@@ -35,7 +35,7 @@ namespace XenMigration.Xl
         }
 
         /// <summary>Encodes a header with raw config bytes (written exactly as given).</summary>
-        public static byte[] Encode(uint mandatoryFlags, ReadOnlySpan<byte> configBytes, bool bigEndian = false, uint optionalFlags = 0)
+        internal static byte[] Encode(uint mandatoryFlags, ReadOnlySpan<byte> configBytes, bool bigEndian = false, uint optionalFlags = 0)
         {
             var b = new ByteBuilder(HeaderSize + 4 + configBytes.Length, bigEndian);
             b.Bytes(FormatDetector.XlMagic);

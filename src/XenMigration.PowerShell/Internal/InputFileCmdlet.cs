@@ -77,7 +77,7 @@ namespace XenMigration.Commands
         /// <paramref name="wanted"/> accepts, with throttled progress, then one error record if the
         /// file is damaged (every good record before the fault has been written by then).
         /// </summary>
-        protected void WriteRecords<TRecord>(string path, int activityId, Func<Stream, IRecordReader<TRecord>> open, Func<TRecord, bool> wanted)
+        private protected void WriteRecords<TRecord>(string path, int activityId, Func<Stream, IRecordReader<TRecord>> open, Func<TRecord, bool> wanted)
             where TRecord : class
         {
             var progress = new ProgressReporter(this, activityId, MyInvocation.MyCommand.Name);
