@@ -106,17 +106,13 @@ namespace XenMigration
     public sealed class XenUnsupportedFormatException : XenFormatException
     {
         /// <summary>Creates the exception.</summary>
-        public XenUnsupportedFormatException(DetectedFormat format, string message, long offset, string? suggestedCommand = null)
+        public XenUnsupportedFormatException(DetectedFormat format, string message, long offset)
             : base(XenErrorIds.UnsupportedFormat, message, offset)
         {
             Format = format;
-            SuggestedCommand = suggestedCommand;
         }
 
-        /// <summary>The format that was recognised.</summary>
+        /// <summary>The format that was recognised (callers can say which tool reads it).</summary>
         public DetectedFormat Format { get; }
-
-        /// <summary>The PowerShell command that handles <see cref="Format"/>, if any.</summary>
-        public string? SuggestedCommand { get; }
     }
 }

@@ -131,19 +131,10 @@ namespace XenMigration.Framing
             _ => "data in no format this module knows",
         };
 
-        /// <summary>The command of this module that reads <paramref name="format"/>, if any.</summary>
-        public static string? CommandFor(DetectedFormat format) => format switch
-        {
-            DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc => "Get-XenStreamRecord",
-            DetectedFormat.XenstoreDump => "Import-XenstoreDump",
-            DetectedFormat.LegacyLibxc => "ConvertTo-XenStreamV2",
-            _ => null,
-        };
-
         /// <summary>
         /// The error for input of <paramref name="format"/> where <paramref name="expected"/> (for
-        /// example "a Xen save image") was wanted: it names what was found and the command that
-        /// reads it, or says to decompress. Unknown data is an UnrecognizedFormat error showing its
+        /// example "a Xen save image") was wanted: it names what was found, or says to decompress.
+        /// (The PowerShell layer adds which cmdlet reads the format; Core names no command.) Unknown data is an UnrecognizedFormat error showing its
         /// first bytes and <paramref name="unknownHint"/>.
         /// </summary>
         public static XenFormatException Refuse(DetectedFormat format, ReadOnlySpan<byte> head, long offset, string expected, string? unknownHint = null)
@@ -157,11 +148,10 @@ namespace XenMigration.Framing
                     offset);
             }
 
-            string? command = CommandFor(format);
             string message = format is DetectedFormat.Gzip or DetectedFormat.Xz or DetectedFormat.Zstd or DetectedFormat.Bzip2
                 ? string.Format(CultureInfo.InvariantCulture, "The input is {0}. Decompress it first ({1} is stored uncompressed).", described, expected)
-                : string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is {1}, not {2}{3}.", offset, described, expected, command is null ? string.Empty : "; use " + command);
-            return new XenUnsupportedFormatException(format, message, offset, command);
+                : string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is {1}, not {2}.", offset, described, expected);
+            return new XenUnsupportedFormatException(format, message, offset);
         }
 
         /// <summary>Up to 16 bytes as hex, for messages.</summary>

@@ -278,7 +278,7 @@ namespace XenMigration.XenStream
         }
 
         private static XenFormatException WrongFormat(DetectedFormat format, ReadOnlySpan<byte> head, long offset) =>
-            FormatDetector.Refuse(format, head, offset, "a Xen save image", "Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it with ConvertTo-XenStreamV2.");
+            FormatDetector.Refuse(format, head, offset, "a Xen save image", "Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it to a v2 stream first.");
 
         private XenStreamRecord ReadXlHeader()
         {
@@ -337,9 +337,8 @@ namespace XenMigration.XenStream
             {
                 throw new XenUnsupportedFormatException(
                     DetectedFormat.LegacyLibxc,
-                    string.Format(CultureInfo.InvariantCulture, "The xl header has no STREAMv2 flag: the image at offset {0} is a legacy (Xen 4.5 and older) stream, which this command does not read. Convert it with ConvertTo-XenStreamV2.", offset),
-                    offset,
-                    "ConvertTo-XenStreamV2");
+                    string.Format(CultureInfo.InvariantCulture, "The xl header has no STREAMv2 flag: the image at offset {0} is a legacy (Xen 4.5 and older) stream, which must be converted to a v2 stream before it can be read.", offset),
+                    offset);
             }
 
             throw HeaderError(XenErrorIds.InvalidHeader, nameof(XenRecordType.LibxlHeader), offset, "the xl header announces a libxl v2 stream (STREAMv2) but the bytes that follow are not one (" + FormatDetector.Hex(head) + ")");

@@ -37,6 +37,15 @@ namespace XenMigration.Commands
         {
             switch (ex)
             {
+                case XenUnsupportedFormatException wrong when CommandFor(wrong.Format) is string command:
+                {
+                    // Core says what the data is; this layer says which cmdlet reads it.
+                    ErrorRecord record = Create(wrong, wrong.ErrorId, CategoryOf(wrong.ErrorId), path);
+                    string hint = wrong.Format == DetectedFormat.LegacyLibxc ? "Convert it with " + command + "." : "Read it with " + command + ".";
+                    record.ErrorDetails = new ErrorDetails(record.ErrorDetails!.Message + " " + hint) { RecommendedAction = hint };
+                    return record;
+                }
+
                 case XenFormatException xf:
                     return Create(xf, xf.ErrorId, CategoryOf(xf.ErrorId), path);
                 case FileNotFoundException or DirectoryNotFoundException:
@@ -51,6 +60,15 @@ namespace XenMigration.Commands
         /// <summary>True for the exceptions <see cref="FromException"/> turns into per-file errors.</summary>
         public static bool IsPerFile(Exception ex) =>
             ex is XenFormatException || ex is IOException || ex is UnauthorizedAccessException || ex is System.Security.SecurityException;
+
+        /// <summary>The cmdlet of this module that reads <paramref name="format"/>, if any.</summary>
+        public static string? CommandFor(DetectedFormat format) => format switch
+        {
+            DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc => "Get-XenStreamRecord",
+            DetectedFormat.XenstoreDump => "Import-XenstoreDump",
+            DetectedFormat.LegacyLibxc => "ConvertTo-XenStreamV2",
+            _ => null,
+        };
 
         public static ErrorCategory CategoryOf(string errorId) => errorId switch
         {

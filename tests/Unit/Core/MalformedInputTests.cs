@@ -157,11 +157,8 @@ public class MalformedInputTests
         byte[] data = new ByteBuilder().Bytes(Encoding.ASCII.GetBytes(magic)).U32(0x02000000).U32(0).Zeros(64).ToArray();
         var ex = Assert.IsType<XenUnsupportedFormatException>(Record.Exception(() => ReadAll(data)));
         Assert.Equal(format, ex.Format);
-        Assert.Equal(command, ex.SuggestedCommand);
-        if (command is not null)
-        {
-            Assert.Contains(command, ex.Message);
-        }
+        _ = command;   // the cmdlet layer names it (GetXenStreamRecordTests); Core names no command
+        Assert.DoesNotContain("-Xen", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -197,7 +194,7 @@ public class MalformedInputTests
         b.U32(0x10).Zeros(64);
         var ex = Assert.IsType<XenUnsupportedFormatException>(Record.Exception(() => ReadAll(b.ToArray())));
         Assert.Equal(DetectedFormat.LegacyLibxc, ex.Format);
-        Assert.Equal("ConvertTo-XenStreamV2", ex.SuggestedCommand);
+        Assert.DoesNotContain("ConvertTo-", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -214,7 +211,7 @@ public class MalformedInputTests
         var ex = Assert.Throws<XenUnsupportedFormatException>(() => reader.ReadNext());
         Assert.Equal(DetectedFormat.LegacyLibxc, ex.Format);
         Assert.Equal(xl.Length, ex.Offset);
-        Assert.Contains("ConvertTo-XenStreamV2", ex.Message);
+        Assert.Contains("converted to a v2 stream", ex.Message);
 
         // A faulted reader keeps reporting the same error.
         Assert.Same(ex, Assert.Throws<XenUnsupportedFormatException>(() => reader.ReadNext()));

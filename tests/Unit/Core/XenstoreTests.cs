@@ -171,7 +171,7 @@ public class XenstoreTests
         Assert.Equal(XenErrorIds.InvalidHeader, Fault(flags.Concat(SpecStyle(0, Array.Empty<byte>())).ToArray()).ErrorId);
 
         var image = Assert.IsType<XenUnsupportedFormatException>(Record.Exception(() => Read(Images.Build(new ImageSpec()))));
-        Assert.Equal("Get-XenStreamRecord", image.SuggestedCommand);
+        Assert.Equal(DetectedFormat.XlSaveFile, image.Format);
         Assert.Equal(XenErrorIds.UnrecognizedFormat, Fault(Encoding.ASCII.GetBytes("just some text, no dump")).ErrorId);
 
         byte[] huge = Header().Concat(new ByteBuilder().U32(5).U32(0x7FFFFFFF).ToArray()).ToArray();

@@ -293,4 +293,18 @@ public class GetXenStreamRecordTests
     }
 
     private static List<XenStreamRecord> ReadAllRecords(byte[] data) => Core.ReaderHelpers.ReadAll(data);
+
+    [Fact]
+    public void AFormatAnotherCmdletReadsNamesThatCmdlet()
+    {
+        string legacy = LegacyFixtures.PathOf("pv-xl.legacy");
+        string save = Path.Combine(Fixtures.Samples, "hvm-domain.xlsave");
+        var r = PsHost.Run("Get-XenStreamRecord -LiteralPath $l; Import-XenstoreDump -LiteralPath $s", ("l", legacy), ("s", save));
+        Assert.Equal(2, r.Errors.Count);
+        Assert.Equal("UnsupportedFormat," + Cmd, r.Errors[0].FullyQualifiedErrorId);
+        Assert.Equal("Convert it with ConvertTo-XenStreamV2.", r.Errors[0].ErrorDetails.RecommendedAction);
+        Assert.EndsWith("Convert it with ConvertTo-XenStreamV2.", r.Errors[0].ErrorDetails.Message, StringComparison.Ordinal);
+        Assert.Equal("Read it with Get-XenStreamRecord.", r.Errors[1].ErrorDetails.RecommendedAction);
+        Assert.DoesNotContain("ConvertTo-", r.Errors[0].Exception.Message, StringComparison.Ordinal);   // Core names no cmdlet
+    }
 }

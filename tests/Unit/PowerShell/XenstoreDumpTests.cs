@@ -39,7 +39,7 @@ public class XenstoreDumpTests
         var r = PsHost.Run("Import-XenstoreDump $c, $i", ("c", cut), ("i", image));
         Assert.Equal(new[] { "UnexpectedEndOfStream," + Import, "UnsupportedFormat," + Import }, r.Errors.Select(e => e.FullyQualifiedErrorId));
         Assert.Contains("offset 100", r.Errors[0].Exception.Message);
-        Assert.Contains("Get-XenStreamRecord", r.Errors[1].Exception.Message);
+        Assert.Contains("Get-XenStreamRecord", r.Errors[1].ErrorDetails.Message);
         Assert.NotEmpty(r.Objects<XenstoreRecord>());
     }
 
