@@ -390,9 +390,9 @@ namespace XenMigration.Xenstore
                 errors.Add(Describe(n) + ": " + pathProblem);
             }
 
-            if (n.ValueBytes.Length > XenstoreFormat.MaxValueLength)
+            if (n.ValueLength > XenstoreFormat.MaxValueLength)
             {
-                errors.Add(string.Format(CultureInfo.InvariantCulture, "{0}: the value is {1} bytes, more than xenstore's {2}", Describe(n), n.ValueBytes.Length, XenstoreFormat.MaxValueLength));
+                errors.Add(string.Format(CultureInfo.InvariantCulture, "{0}: the value is {1} bytes, more than xenstore's {2}", Describe(n), n.ValueLength, XenstoreFormat.MaxValueLength));
             }
 
             if (n.IsPending)

@@ -169,8 +169,8 @@ namespace XenMigration.Xenstore
             TargetDomainId = targetDomainId;
             EventChannel = eventChannel;
             SocketFd = socketFd;
-            InData = inData;
-            OutData = outData;
+            _inData = inData;
+            _outData = outData;
             OutResponseLength = outResponseLength;
             UniqueId = uniqueId;
         }
@@ -191,10 +191,12 @@ namespace XenMigration.Xenstore
         public uint EventChannel { get; }
         /// <summary>Socket: the descriptor.</summary>
         public int SocketFd { get; }
-        /// <summary>Bytes read from the connection but not processed.</summary>
-        public byte[] InData { get; }
-        /// <summary>Bytes queued for writing.</summary>
-        public byte[] OutData { get; }
+        /// <summary>Bytes read from the connection but not processed (a copy: records do not change once read).</summary>
+        public byte[] InData => (byte[])_inData.Clone();
+        private readonly byte[] _inData;
+        private readonly byte[] _outData;
+        /// <summary>Bytes queued for writing (a copy).</summary>
+        public byte[] OutData => (byte[])_outData.Clone();
         /// <summary>Length of a partially written response at the start of <see cref="OutData"/>.</summary>
         public ushort OutResponseLength { get; }
         /// <summary>unique_id (live update), when present.</summary>
@@ -202,8 +204,8 @@ namespace XenMigration.Xenstore
 
         /// <inheritdoc/>
         public override string Summary => ConnectionType == XenstoreConnectionType.Socket
-            ? string.Format(CultureInfo.InvariantCulture, "conn {0}: socket fd {1}, {2}+{3} bytes pending", ConnectionId, SocketFd, InData.Length, OutData.Length)
-            : string.Format(CultureInfo.InvariantCulture, "conn {0}: dom{1} evtchn {2}{3}, {4}+{5} bytes pending", ConnectionId, DomainId, EventChannel, TargetDomainId == XenstoreFormat.DomidInvalid ? string.Empty : " target dom" + TargetDomainId.ToString(CultureInfo.InvariantCulture), InData.Length, OutData.Length);
+            ? string.Format(CultureInfo.InvariantCulture, "conn {0}: socket fd {1}, {2}+{3} bytes pending", ConnectionId, SocketFd, _inData.Length, _outData.Length)
+            : string.Format(CultureInfo.InvariantCulture, "conn {0}: dom{1} evtchn {2}{3}, {4}+{5} bytes pending", ConnectionId, DomainId, EventChannel, TargetDomainId == XenstoreFormat.DomidInvalid ? string.Empty : " target dom" + TargetDomainId.ToString(CultureInfo.InvariantCulture), _inData.Length, _outData.Length);
 
         internal static XenstoreConnectionRecord Decode(ref SpanReader r)
         {
@@ -258,7 +260,7 @@ namespace XenMigration.Xenstore
                 b.U16(DomainId).U16(TargetDomainId).U32(EventChannel);
             }
 
-            b.U16((ushort)InData.Length).U16(OutResponseLength).U32((uint)OutData.Length).Bytes(InData).Bytes(OutData);
+            b.U16((ushort)_inData.Length).U16(OutResponseLength).U32((uint)_outData.Length).Bytes(_inData).Bytes(_outData);
             if (UniqueId is ulong id)
             {
                 b.Zeros(RecordFrame.PaddingFor(b.Length - start)).U64(id);
@@ -431,7 +433,10 @@ namespace XenMigration.Xenstore
         /// <summary>The absolute node path.</summary>
         public string Path { get; }
         /// <summary>The value's bytes (may contain NULs).</summary>
-        public byte[] ValueBytes => _value;
+        public byte[] ValueBytes => (byte[])_value.Clone();
+
+        /// <summary>The value's length in bytes, without copying it.</summary>
+        public int ValueLength => _value.Length;
         /// <summary>The value as text when it is printable UTF-8; null otherwise (see <see cref="ValueBytes"/>).</summary>
         public string? Value => IsPrintable(_value) ? Encoding.UTF8.GetString(_value) : null;
         /// <summary>Whether <see cref="Value"/> holds the value.</summary>
@@ -660,15 +665,17 @@ namespace XenMigration.Xenstore
             : base(XenstoreRecordType.Unknown)
         {
             UnknownCode = code;
-            Body = body;
+            _body = body;
         }
 
-        /// <summary>The raw body.</summary>
-        public byte[] Body { get; }
+        /// <summary>The raw body (a copy: records do not change once read).</summary>
+        public byte[] Body => (byte[])_body.Clone();
+
+        private readonly byte[] _body;
 
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "type {0}, {1} bytes", UnknownCode, Body.Length);
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "type {0}, {1} bytes", UnknownCode, _body.Length);
 
-        internal override void Encode(ByteBuilder b, uint version) => b.Bytes(Body);
+        internal override void Encode(ByteBuilder b, uint version) => b.Bytes(_body);
     }
 }
