@@ -237,7 +237,7 @@ public static class Images
     }
 
     /// <summary>
-    /// A structurally valid HVM context (xen.md §6) as Xen writes it: HEADER, per-type entries in
+    /// A structurally valid HVM context (docs/formats §6) as Xen writes it: HEADER, per-type entries in
     /// typecode order (per-vCPU types once per vCPU), END. Field values are a guest at reset.
     /// </summary>
     public static byte[] HvmContextBlob(int vcpus)

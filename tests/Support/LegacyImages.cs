@@ -11,7 +11,7 @@ namespace XenMigration.TestSupport;
 /// <summary>One physmap entry of libxl's legacy toolstack record.</summary>
 public sealed record Physmap(ulong PhysOffset, ulong Start, ulong Size, string Name);
 
-/// <summary>What a synthetic legacy (Xen 4.5 and older) image contains (xen.md §4).</summary>
+/// <summary>What a synthetic legacy (Xen 4.5 and older) image contains (docs/formats §4).</summary>
 public sealed record LegacySpec
 {
     public XenGuestType GuestType { get; init; } = XenGuestType.Hvm;
@@ -50,7 +50,7 @@ public sealed record LegacySpec
 }
 
 /// <summary>
-/// Writes legacy streams, and — independently, from xen.md §4.7 — the v2 stream Xen's
+/// Writes legacy streams, and — independently, from docs/formats §4.7 — the v2 stream Xen's
 /// convert-legacy-stream makes of them, for fast in-process tests of many variants. The evidence for
 /// "byte-identical to Xen's converter" is tests/Unit/Oracle, which runs Xen's own tool.
 /// </summary>

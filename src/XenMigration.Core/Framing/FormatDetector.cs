@@ -178,7 +178,7 @@ namespace XenMigration.Framing
 
         // Legacy streams have no magic. The first word is p2m_size at the toolstack's width; what
         // follows is the PV extended-info marker (all-ones) or the first chunk id: a page count
-        // 1..1024 or a negative metadata chunk id -1..-20 (xen.md §4). A plausible p2m_size
+        // 1..1024 or a negative metadata chunk id -1..-20 (docs/formats §4). A plausible p2m_size
         // (non-zero, below 2^36 pages = 256 TiB) plus one of those is a strong hint.
         private static bool LooksLikeLegacyLibxc(ReadOnlySpan<byte> head)
         {

@@ -11,7 +11,7 @@ namespace XenMigration.HvmContext
         Vcpu,
     }
 
-    /// <summary>How Xen's loader checks an entry's length (xen.md §6.2).</summary>
+    /// <summary>How Xen's loader checks an entry's length (docs/formats §6.2).</summary>
     public enum HvmLengthRule
     {
         /// <summary>Exactly the payload size.</summary>
@@ -22,7 +22,7 @@ namespace XenMigration.HvmContext
         Custom,
     }
 
-    /// <summary>One typecode of the HVM context (xen.md §6.2).</summary>
+    /// <summary>One typecode of the HVM context (docs/formats §6.2).</summary>
     public sealed class HvmTypeInfo
     {
         internal HvmTypeInfo(ushort code, string name, HvmEntryScope scope, int size, HvmLengthRule rule, int[]? olderSizes = null)
@@ -58,7 +58,7 @@ namespace XenMigration.HvmContext
         public int[] OlderSizes { get; }
     }
 
-    /// <summary>Constants and the typecode table of the Xen HVM context blob (xen.md §6).</summary>
+    /// <summary>Constants and the typecode table of the Xen HVM context blob (docs/formats §6).</summary>
     public static class HvmContextFormat
     {
         /// <summary>Descriptor size: u16 typecode, u16 instance, u32 length.</summary>

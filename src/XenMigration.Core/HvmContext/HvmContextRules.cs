@@ -8,7 +8,7 @@ using XenMigration.Verification;
 namespace XenMigration.HvmContext
 {
     /// <summary>
-    /// The rules of the HVM context blob, as Xen's loader applies them (xen.md §6): HEADER first with
+    /// The rules of the HVM context blob, as Xen's loader applies them (docs/formats §6): HEADER first with
     /// its magic and version, known typecodes, each typecode's length rule, per-domain instances,
     /// vCPU ids below max_vcpus, duplicates, END last. The blob is checked as it streams past, so its
     /// size does not matter; issues go to <see cref="IIssueSink"/> at blob offsets.

@@ -3,7 +3,7 @@ using XenMigration.Libxc;
 
 namespace XenMigration.Legacy
 {
-    /// <summary>Chunk ids of the legacy (Xen 4.5 and older) libxc stream body (xen.md §4.3).</summary>
+    /// <summary>Chunk ids of the legacy (Xen 4.5 and older) libxc stream body (docs/formats §4.3).</summary>
     public enum LegacyChunk
     {
 #pragma warning disable CS1591 // Xen's XC_SAVE_ID_* names

@@ -107,7 +107,7 @@ namespace XenMigration.Legacy
 
     /// <summary>
     /// Converts legacy (Xen 4.5 and older) save images to v2 streams: the mapping of Xen's
-    /// convert-legacy-stream (xen.md §4.7), byte for byte, in one streaming pass with bounded memory
+    /// convert-legacy-stream (docs/formats §4.7), byte for byte, in one streaming pass with bounded memory
     /// (one 1 MiB copy buffer). Where Xen's converter writes something Xen cannot restore, this
     /// one does the correct thing instead (see the remarks).
     /// </summary>

@@ -6,7 +6,7 @@ using XenMigration.Libxc;
 namespace XenMigration.Legacy
 {
     /// <summary>
-    /// Guesses the bitness of the toolstack that wrote a legacy stream (xen.md §4: "ulong" fields are
+    /// Guesses the bitness of the toolstack that wrote a legacy stream (docs/formats §4: "ulong" fields are
     /// 4 or 8 bytes and nothing in the stream says which). Each width is tried as a parse of the first
     /// bytes: the PV extended-info marker, or the HVM chunk sequence as far as the probe reaches
     /// (page batches with valid pfn words, known chunk ids, and at the end of the body the HVM tail and

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace XenMigration.Libxc
 {
-    /// <summary>Names of HVM params, from Xen's public/hvm/params.h (xen.md §7).</summary>
+    /// <summary>Names of HVM params, from Xen's public/hvm/params.h (docs/formats §7).</summary>
     public static class HvmParamNames
     {
         /// <summary>HVM_NR_PARAMS: indexes at or above this are not defined.</summary>

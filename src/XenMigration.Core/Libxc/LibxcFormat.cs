@@ -17,7 +17,7 @@ namespace XenMigration.Libxc
         Hvm = 2,
     }
 
-    /// <summary>Page types of PAGE_DATA frames (XEN_DOMCTL_PFINFO_*, xen.md §3.4).</summary>
+    /// <summary>Page types of PAGE_DATA frames (XEN_DOMCTL_PFINFO_*, docs/formats §3.4).</summary>
     public enum XenPageType : byte
     {
         /// <summary>Normal page.</summary>
@@ -59,7 +59,7 @@ namespace XenMigration.Libxc
         PvRdtscp = 3,
     }
 
-    /// <summary>Constants, names and body encoders of the libxc/libxenguest stream (xen.md §3).</summary>
+    /// <summary>Constants, names and body encoders of the libxc/libxenguest stream (docs/formats §3).</summary>
     public static class LibxcFormat
     {
         /// <summary>Image-header marker (all ones).</summary>
@@ -94,7 +94,7 @@ namespace XenMigration.Libxc
         /// <summary>Optional-record bit.</summary>
         public const uint OptionalBit = 0x80000000;
 
-#pragma warning disable CS1591 // the names are Xen's, documented in xen.md §3.3
+#pragma warning disable CS1591 // the names are Xen's, documented in docs/formats §3.3
         public const uint End = 0x00;
         public const uint PageData = 0x01;
         public const uint X86PvInfo = 0x02;

@@ -7,7 +7,7 @@ using XenMigration.XenStream;
 namespace XenMigration.Libxc
 {
     /// <summary>
-    /// Decodes the bodies of the libxc record types that carry data (xen.md §3.4-§3.12). The stream
+    /// Decodes the bodies of the libxc record types that carry data (docs/formats §3.4-§3.10). The stream
     /// reader keeps the layering (END, CHECKPOINT, STATIC_DATA_END) and hands every other libxc
     /// record here; a type added to the format is added here and in <see cref="LibxcFormat"/>.
     /// </summary>

@@ -7,7 +7,7 @@ using XenMigration.XenStream;
 
 namespace XenMigration.Libxc
 {
-    /// <summary>The libxc image header (xen.md §3.1).</summary>
+    /// <summary>The libxc image header (docs/formats §3.1).</summary>
     public sealed class ImageHeaderRecord : XenStreamRecord
     {
         internal ImageHeaderRecord(in RecordContext context, ulong marker, uint id, uint version, ushort options, ushort reserved1, uint reserved2)
@@ -42,7 +42,7 @@ namespace XenMigration.Libxc
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "v{0}, {1}-endian", Version, IsBigEndian ? "big" : "little");
     }
 
-    /// <summary>The libxc domain header (xen.md §3.2).</summary>
+    /// <summary>The libxc domain header (docs/formats §3.2).</summary>
     public sealed class DomainHeaderRecord : XenStreamRecord
     {
         internal DomainHeaderRecord(in RecordContext context, uint guestType, ushort pageShift, ushort reserved, uint xenMajor, uint xenMinor)
@@ -102,7 +102,7 @@ namespace XenMigration.Libxc
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "0x{0:x}:{1}", Pfn, Type);
     }
 
-    /// <summary>PAGE_DATA (0x01): a batch of guest pages (xen.md §3.4).</summary>
+    /// <summary>PAGE_DATA (0x01): a batch of guest pages (docs/formats §3.4).</summary>
     public sealed class PageDataRecord : XenStreamRecord
     {
         private readonly PageFrame[] _frames;
@@ -458,7 +458,7 @@ namespace XenMigration.Libxc
 
     /// <summary>
     /// The raw legacy device-model record that Xen's converter appends after the libxc END when it
-    /// writes an HVM stream in libxc format (xen.md §4.7 step 9).
+    /// writes an HVM stream in libxc format (docs/formats §4.7 step 9).
     /// </summary>
     public sealed class LegacyDeviceModelRecord : XenStreamRecord
     {

@@ -5,7 +5,7 @@ using XenMigration.XenStream;
 
 namespace XenMigration.Libxl
 {
-    /// <summary>Emulator ids of the libxl emulator sub-header (xen.md §2.3).</summary>
+    /// <summary>Emulator ids of the libxl emulator sub-header (docs/formats §2.3).</summary>
     public enum EmulatorId : uint
     {
         /// <summary>Unknown: written by Xen's legacy-stream converter.</summary>
@@ -29,7 +29,7 @@ namespace XenMigration.Libxl
         SvmResumed = 3,
     }
 
-    /// <summary>Constants, names and body encoders of the libxl v2 stream (xen.md §2).</summary>
+    /// <summary>Constants, names and body encoders of the libxl v2 stream (docs/formats §2).</summary>
     public static class LibxlFormat
     {
         /// <summary>"LibxlFmt" as a big-endian u64.</summary>

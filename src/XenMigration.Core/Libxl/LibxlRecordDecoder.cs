@@ -6,7 +6,7 @@ using XenMigration.XenStream;
 namespace XenMigration.Libxl
 {
     /// <summary>
-    /// Decodes the bodies of the libxl record types that carry data (xen.md §2): emulator xenstore
+    /// Decodes the bodies of the libxl record types that carry data (docs/formats §2): emulator xenstore
     /// data and context, checkpoint state. The stream reader keeps the layering (END, LIBXC_CONTEXT,
     /// CHECKPOINT_END) and hands every other libxl record here.
     /// </summary>

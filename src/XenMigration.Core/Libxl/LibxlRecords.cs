@@ -6,7 +6,7 @@ using XenMigration.XenStream;
 
 namespace XenMigration.Libxl
 {
-    /// <summary>The libxl stream header (xen.md §2.1).</summary>
+    /// <summary>The libxl stream header (docs/formats §2.1).</summary>
     public sealed class LibxlHeaderRecord : XenStreamRecord
     {
         internal LibxlHeaderRecord(in RecordContext context, ulong ident, uint version, uint options)

@@ -1,6 +1,6 @@
 namespace XenMigration.XenStream
 {
-    /// <summary>Which layer of a Xen save image a record belongs to (xen.md §0).</summary>
+    /// <summary>Which layer of a Xen save image a record belongs to (docs/formats §0).</summary>
     public enum XenLayer
     {
         /// <summary>The xl save-file header.</summary>

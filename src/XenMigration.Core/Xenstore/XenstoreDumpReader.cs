@@ -17,7 +17,7 @@ namespace XenMigration.Xenstore
     }
 
     /// <summary>
-    /// Pull reader of xenstore migration / live-update dumps (xen.md §5), versions 1 and 2, either
+    /// Pull reader of xenstore migration / live-update dumps (docs/formats §5), versions 1 and 2, either
     /// byte order, either length convention (the C daemon counts the padding in a record's length,
     /// the spec does not: both frame the same way). Returns the header, every record, END, then null.
     /// </summary>

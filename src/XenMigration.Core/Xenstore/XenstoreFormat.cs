@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace XenMigration.Xenstore
 {
-    /// <summary>Record types of a xenstore migration / live-update dump (xen.md §5.2).</summary>
+    /// <summary>Record types of a xenstore migration / live-update dump (docs/formats §5.2).</summary>
     public enum XenstoreRecordType
     {
         /// <summary>Something this library does not know (types 9 and up; xenstored skips them).</summary>
@@ -64,7 +64,7 @@ namespace XenMigration.Xenstore
         Written = 0x2,
     }
 
-    /// <summary>Which of the three disagreeing WATCH_DATA_EXTENDED layouts a record uses (xen.md §5.6).</summary>
+    /// <summary>Which of the three disagreeing WATCH_DATA_EXTENDED layouts a record uses (docs/formats §5.6).</summary>
     public enum XenstoreWatchLayout
     {
         /// <summary>WATCH_DATA: no depth field.</summary>

@@ -3,7 +3,7 @@ using XenMigration.Framing;
 
 namespace XenMigration.Xl
 {
-    /// <summary>Constants and the encoder of the xl save-file header (xen.md §1).</summary>
+    /// <summary>Constants and the encoder of the xl save-file header (docs/formats §1).</summary>
     public static class XlFormat
     {
         /// <summary>Size of the fixed header (magic + four u32s).</summary>

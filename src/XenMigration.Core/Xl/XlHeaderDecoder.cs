@@ -6,7 +6,7 @@ using XenMigration.Framing;
 namespace XenMigration.Xl
 {
     /// <summary>
-    /// The one decoder of the xl save-file header (xen.md §1), used by the stream reader and the
+    /// The one decoder of the xl save-file header (docs/formats §1), used by the stream reader and the
     /// legacy converter: magic, byte order (either), flags, the optional-data length and its cap, and
     /// the config inside the optional data. Callers turn a refusal into their own exception (their
     /// offset and record naming) through <c>error(errorId, detail)</c>.

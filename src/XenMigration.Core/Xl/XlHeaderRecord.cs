@@ -5,7 +5,7 @@ using XenMigration.XenStream;
 
 namespace XenMigration.Xl
 {
-    /// <summary>Mandatory flags of the xl save-file header (xen.md §1.2).</summary>
+    /// <summary>Mandatory flags of the xl save-file header (docs/formats §1.2).</summary>
     [Flags]
     public enum XlMandatoryFlags : uint
     {
@@ -37,7 +37,7 @@ namespace XenMigration.Xl
         Text,
     }
 
-    /// <summary>The xl save-file header and its optional data (xen.md §1).</summary>
+    /// <summary>The xl save-file header and its optional data (docs/formats §1).</summary>
     public sealed class XlHeaderRecord : XenStreamRecord
     {
         internal XlHeaderRecord(in RecordContext context, XlByteOrder byteOrder, uint mandatoryFlags, uint optionalFlags, uint optionalDataLength, uint? configLength, byte[]? config)

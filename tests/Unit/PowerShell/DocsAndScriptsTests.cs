@@ -262,4 +262,18 @@ public class DocsAndScriptsTests
                 .ToDictionary(l => l[..l.IndexOf(':')], l => l[(l.IndexOf(':') + 1)..].Trim());
         }
     }
+
+    [Fact]
+    public void EveryFormatSectionTheCodeCitesIsInDocsFormats()
+    {
+        string notes = string.Join("\n", Directory.GetFiles(Path.Combine(Fixtures.RepoRoot, "docs", "formats"), "*.md").Select(File.ReadAllText));
+        var cited = Directory.GetFiles(Path.Combine(Fixtures.RepoRoot, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !Regex.IsMatch(f, @"[\\/](bin|obj)[\\/]"))
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"§[0-9]+(\.[0-9]+)*").Select(m => m.Value))
+            .Distinct()
+            .ToList();
+        Assert.NotEmpty(cited);
+        Assert.All(cited, section => Assert.Matches(Regex.Escape(section) + @"(?![0-9.])", notes));
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(Fixtures.RepoRoot, "src"), "*.cs", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains("xen.md", StringComparison.Ordinal));
+    }
 }
