@@ -149,42 +149,67 @@ namespace XenMigration.Libxc
             return new CpuidLeaf(r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32());
         }
 
+        private static readonly EntryTally s_none = new EntryTally();
+        private static readonly EntryDecoder<PageFrame> s_decodeFrame = e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e));
+
         private static XenStreamRecord ReadPageData(RecordFrame frame, IRecordDecoding d)
         {
             var r = new SpanReader(d.Frames.ReadFixed(8, "the pfn count"));
             uint count = r.U32();
             uint reserved = r.U32();
+            PageFrame[] frames;
             long dataPages = 0;
             ulong? lastPfn = null;
-            var invalidTypes = new EntryTally();
-            var reservedBits = new EntryTally();
-            PageFrame[] frames = d.Frames.ReadEntries(
-                count,
-                8,
-                e => new PageFrame(BinaryPrimitives.ReadUInt64LittleEndian(e)),
-                "pfns",
-                XenStreamReader.MaxRetainedEntries,
-                (f, i) =>
+            EntryTally invalidTypes = s_none, reservedBits = s_none;
+            if (count <= XenStreamReader.MaxRetainedEntries)
+            {
+                // Every real batch (Xen writes at most 1024 pfns): all entries are kept, and the
+                // counts come from the array, with no per-entry callback or allocation.
+                frames = d.Frames.ReadEntries(count, 8, s_decodeFrame, "pfns");
+                for (int i = 0; i < frames.Length; i++)
                 {
-                    if (f.HasData)
+                    if (frames[i].HasData)
                     {
                         dataPages++;
                     }
+                }
 
-                    lastPfn = f.Pfn;
-                    if (i >= XenStreamReader.MaxRetainedEntries)
+                lastPfn = frames.Length == 0 ? null : frames[frames.Length - 1].Pfn;
+            }
+            else
+            {
+                var invalid = new EntryTally();
+                var reservedSet = new EntryTally();
+                frames = d.Frames.ReadEntries(
+                    count,
+                    8,
+                    s_decodeFrame,
+                    "pfns",
+                    XenStreamReader.MaxRetainedEntries,
+                    (f, i) =>
                     {
-                        if (!LibxcFormat.IsValidPageType((int)f.Type))
+                        if (f.HasData)
                         {
-                            invalidTypes.Add(i);
+                            dataPages++;
                         }
 
-                        if (f.ReservedBits != 0)
+                        lastPfn = f.Pfn;
+                        if (i >= XenStreamReader.MaxRetainedEntries)
                         {
-                            reservedBits.Add(i);
+                            if (!LibxcFormat.IsValidPageType((int)f.Type))
+                            {
+                                invalid.Add(i);
+                            }
+
+                            if (f.ReservedBits != 0)
+                            {
+                                reservedSet.Add(i);
+                            }
                         }
-                    }
-                });
+                    });
+                invalidTypes = invalid;
+                reservedBits = reservedSet;
+            }
 
             return new PageDataRecord(d.Payload(frame, XenLayer.Libxc, XenRecordType.PageData), count, reserved, frames, dataPages, lastPfn, invalidTypes, reservedBits);
         }
