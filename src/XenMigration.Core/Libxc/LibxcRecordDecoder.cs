@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Collections.Generic;
 using XenMigration.Framing;
 using XenMigration.XenStream;
@@ -13,6 +14,41 @@ namespace XenMigration.Libxc
     /// </summary>
     internal static class LibxcRecordDecoder
     {
+        /// <summary>Decodes and checks the 24-byte image header (§3.1); refusals go through <paramref name="error"/>.</summary>
+        public static ImageHeaderRecord DecodeImageHeader(ReadOnlySpan<byte> span, in RecordContext context, Func<string, string, Exception> error)
+        {
+            var r = new SpanReader(span, bigEndian: true);
+            ulong marker = r.U64();
+            uint id = r.U32();
+            uint version = r.U32();
+            ushort options = r.U16();
+            ushort reserved1 = r.U16();
+            uint reserved2 = r.U32();
+            if (marker != LibxcFormat.Marker)
+            {
+                throw error(XenErrorIds.InvalidHeader, "the marker is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not all ones");
+            }
+
+            if (id != LibxcFormat.Id)
+            {
+                throw error(XenErrorIds.InvalidHeader, "the id is " + FormatDetector.Hex(span.Slice(8, 4)) + ", not \"XENF\"");
+            }
+
+            if (version < 2 || version > 3)
+            {
+                throw error(XenErrorIds.UnsupportedVersion, string.Format(CultureInfo.InvariantCulture, "libxc stream version {0} is not supported (versions 2 and 3 are)", version));
+            }
+
+            return new ImageHeaderRecord(context, marker, id, version, options, reserved1, reserved2);
+        }
+
+        /// <summary>Decodes the 16-byte domain header (§3.2).</summary>
+        public static DomainHeaderRecord DecodeDomainHeader(ReadOnlySpan<byte> span, in RecordContext context)
+        {
+            var r = new SpanReader(span);
+            return new DomainHeaderRecord(context, r.U32(), r.U16(), r.U16(), r.U32(), r.U32());
+        }
+
         /// <summary>The decoded record, or null for a type this decoder does not know.</summary>
         public static XenStreamRecord? Decode(RecordFrame frame, XenRecordType type, IRecordDecoding d)
         {

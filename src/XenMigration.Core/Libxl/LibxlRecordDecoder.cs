@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Globalization;
 using XenMigration.Framing;
 using XenMigration.XenStream;
 
@@ -12,6 +13,26 @@ namespace XenMigration.Libxl
     /// </summary>
     internal static class LibxlRecordDecoder
     {
+        /// <summary>Decodes and checks the 16-byte libxl header (§2.1); refusals go through <paramref name="error"/>.</summary>
+        public static LibxlHeaderRecord DecodeHeader(ReadOnlySpan<byte> span, in RecordContext context, Func<string, string, Exception> error)
+        {
+            var r = new SpanReader(span, bigEndian: true);
+            ulong ident = r.U64();
+            uint version = r.U32();
+            uint options = r.U32();
+            if (ident != LibxlFormat.Ident)
+            {
+                throw error(XenErrorIds.InvalidHeader, "the ident is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
+            }
+
+            if (version != LibxlFormat.Version)
+            {
+                throw error(XenErrorIds.UnsupportedVersion, string.Format(CultureInfo.InvariantCulture, "libxl stream version {0} is not supported (only version 2 exists)", version));
+            }
+
+            return new LibxlHeaderRecord(context, ident, version, options);
+        }
+
         /// <summary>The decoded record, or null for a type this decoder does not know.</summary>
         public static XenStreamRecord? Decode(RecordFrame frame, XenRecordType type, IRecordDecoding d)
         {

@@ -11,19 +11,6 @@ using XenMigration.Xl;
 
 namespace XenMigration.XenStream
 {
-    /// <summary>Options of <see cref="XenStreamReader"/>.</summary>
-    public sealed class XenStreamReaderOptions
-    {
-        /// <summary>File name stamped on every record's <see cref="XenStreamRecord.Path"/>.</summary>
-        public string? SourcePath { get; set; }
-
-        /// <summary>Records whose body is longer are refused (default: Xen's REC_LENGTH_MAX, 128 MiB).</summary>
-        public long MaxRecordLength { get; set; } = LibxcFormat.MaxRecordLength;
-
-        /// <summary>Read buffer size (default 64 KiB).</summary>
-        public int BufferSize { get; set; } = StreamSource.DefaultBufferSize;
-    }
-
     /// <summary>
     /// Pull reader of Xen save images: an xl save file, a bare libxl v2 stream or a bare libxc v2/v3
     /// stream, detected from the first bytes. <see cref="ReadNext"/> returns the headers and records of
@@ -52,6 +39,8 @@ namespace XenMigration.XenStream
         private Exception? _fault;
         private XenFormatException? _deferred;
         private bool _disposed;
+
+        internal bool IsDisposed => _disposed;
 
         /// <summary>
         /// The most entries (pfns, params, CPUID leaves, MSRs, key/value pairs) a record keeps in
@@ -353,21 +342,7 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(Name, offset);
             }
 
-            var r = new SpanReader(span, bigEndian: true);
-            ulong ident = r.U64();
-            uint version = r.U32();
-            uint options = r.U32();
-            if (ident != LibxlFormat.Ident)
-            {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the ident is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
-            }
-
-            if (version != LibxlFormat.Version)
-            {
-                throw HeaderError(XenErrorIds.UnsupportedVersion, Name, offset, string.Format(CultureInfo.InvariantCulture, "libxl stream version {0} is not supported (only version 2 exists)", version));
-            }
-
-            var record = new LibxlHeaderRecord(Context(offset, XenLayer.Libxl, XenRecordType.LibxlHeader, null, LibxlFormat.HeaderSize), ident, version, options);
+            LibxlHeaderRecord record = LibxlRecordDecoder.DecodeHeader(span, Context(offset, XenLayer.Libxl, XenRecordType.LibxlHeader, null, LibxlFormat.HeaderSize), (id, detail) => HeaderError(id, Name, offset, detail));
             LibxlHeader = record;
             if (record.IsBigEndian)
             {
@@ -415,29 +390,7 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(Name, offset);
             }
 
-            var r = new SpanReader(span, bigEndian: true);
-            ulong marker = r.U64();
-            uint id = r.U32();
-            uint version = r.U32();
-            ushort options = r.U16();
-            ushort reserved1 = r.U16();
-            uint reserved2 = r.U32();
-            if (marker != LibxcFormat.Marker)
-            {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the marker is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not all ones");
-            }
-
-            if (id != LibxcFormat.Id)
-            {
-                throw HeaderError(XenErrorIds.InvalidHeader, Name, offset, "the id is " + FormatDetector.Hex(span.Slice(8, 4)) + ", not \"XENF\"");
-            }
-
-            if (version < 2 || version > 3)
-            {
-                throw HeaderError(XenErrorIds.UnsupportedVersion, Name, offset, string.Format(CultureInfo.InvariantCulture, "libxc stream version {0} is not supported (versions 2 and 3 are)", version));
-            }
-
-            var record = new ImageHeaderRecord(Context(offset, XenLayer.Libxc, XenRecordType.ImageHeader, null, LibxcFormat.ImageHeaderSize), marker, id, version, options, reserved1, reserved2);
+            ImageHeaderRecord record = LibxcRecordDecoder.DecodeImageHeader(span, Context(offset, XenLayer.Libxc, XenRecordType.ImageHeader, null, LibxcFormat.ImageHeaderSize), (id, detail) => HeaderError(id, Name, offset, detail));
             ImageHeader = record;
             if (record.IsBigEndian)
             {
@@ -456,8 +409,7 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(nameof(XenRecordType.DomainHeader), offset);
             }
 
-            var r = new SpanReader(span);
-            var record = new DomainHeaderRecord(Context(offset, XenLayer.Libxc, XenRecordType.DomainHeader, null, LibxcFormat.DomainHeaderSize), r.U32(), r.U16(), r.U16(), r.U32(), r.U32());
+            DomainHeaderRecord record = LibxcRecordDecoder.DecodeDomainHeader(span, Context(offset, XenLayer.Libxc, XenRecordType.DomainHeader, null, LibxcFormat.DomainHeaderSize));
             DomainHeader = record;
             _state = State.LibxcRecords;
             return record;
@@ -600,61 +552,5 @@ namespace XenMigration.XenStream
                 offset,
                 _index,
                 name);
-
-        /// <summary>Bounded, read-only view of the current record's payload.</summary>
-        private sealed class PayloadStream : Stream
-        {
-            private readonly XenStreamReader _reader;
-            private readonly FramedRecordReader _frames;
-            private readonly int _generation;
-            private readonly long _length;
-            private long _position;
-
-            public PayloadStream(XenStreamReader reader, FramedRecordReader frames, int generation, long length)
-            {
-                _reader = reader;
-                _frames = frames;
-                _generation = generation;
-                _length = length;
-            }
-
-            public override bool CanRead => true;
-            public override bool CanSeek => false;
-            public override bool CanWrite => false;
-            public override long Length => _length;
-
-            public override long Position
-            {
-                get => _position;
-                set => throw new NotSupportedException();
-            }
-
-            public override int Read(byte[] buffer, int offset, int count)
-            {
-                if (_reader._disposed)
-                {
-                    throw new ObjectDisposedException(nameof(XenStreamReader));
-                }
-
-                if (_generation != _frames.Generation)
-                {
-                    throw new EndOfStreamException("The reader has moved past the record this payload belongs to.");
-                }
-
-                int n = _frames.ReadBody(buffer, offset, (int)Math.Min(count, _length - _position));
-                _position += n;
-                return n;
-            }
-
-            public override void Flush()
-            {
-            }
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        }
     }
 }

@@ -1,0 +1,18 @@
+using XenMigration.Framing;
+using XenMigration.Libxc;
+
+namespace XenMigration.XenStream
+{
+    /// <summary>Options of <see cref="XenStreamReader"/>.</summary>
+    public sealed class XenStreamReaderOptions
+    {
+        /// <summary>File name stamped on every record's <see cref="XenStreamRecord.Path"/>.</summary>
+        public string? SourcePath { get; set; }
+
+        /// <summary>Records whose body is longer are refused (default: Xen's REC_LENGTH_MAX, 128 MiB).</summary>
+        public long MaxRecordLength { get; set; } = LibxcFormat.MaxRecordLength;
+
+        /// <summary>Read buffer size (default 64 KiB).</summary>
+        public int BufferSize { get; set; } = StreamSource.DefaultBufferSize;
+    }
+}
