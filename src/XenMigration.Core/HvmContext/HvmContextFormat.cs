@@ -25,8 +25,9 @@ namespace XenMigration.HvmContext
     /// <summary>One typecode of the HVM context (docs/formats §6.2).</summary>
     public sealed class HvmTypeInfo
     {
-        internal HvmTypeInfo(ushort code, string name, HvmEntryScope scope, int size, HvmLengthRule rule, int[]? olderSizes = null)
+        internal HvmTypeInfo(ushort code, string name, HvmEntryScope scope, int size, HvmLengthRule rule, int[]? olderSizes = null, ushort maxDomainInstance = 0)
         {
+            MaxDomainInstance = maxDomainInstance;
             Code = code;
             Name = name;
             Scope = scope;
@@ -40,6 +41,9 @@ namespace XenMigration.HvmContext
                 _ => string.Empty,
             };
         }
+
+        /// <summary>Highest instance of a per-domain entry (PIC has two: master 0 and slave 1).</summary>
+        public ushort MaxDomainInstance { get; }
 
         // The Strict/AtMost rule in words, made once rather than per entry checked.
         internal string LengthRuleText { get; }
@@ -81,7 +85,7 @@ namespace XenMigration.HvmContext
             new HvmTypeInfo(0, "END", HvmEntryScope.Domain, 0, HvmLengthRule.Strict),
             new HvmTypeInfo(1, "HEADER", HvmEntryScope.Domain, 24, HvmLengthRule.Strict),
             new HvmTypeInfo(2, "CPU", HvmEntryScope.Vcpu, 1032, HvmLengthRule.AtMost, new[] { 1016 }),
-            new HvmTypeInfo(3, "PIC", HvmEntryScope.Domain, 8, HvmLengthRule.Strict),
+            new HvmTypeInfo(3, "PIC", HvmEntryScope.Domain, 8, HvmLengthRule.Strict, maxDomainInstance: 1),   // master and slave
             new HvmTypeInfo(4, "IOAPIC", HvmEntryScope.Domain, 400, HvmLengthRule.Strict),
             new HvmTypeInfo(5, "LAPIC", HvmEntryScope.Vcpu, 32, HvmLengthRule.AtMost, new[] { 24 }),
             new HvmTypeInfo(6, "LAPIC_REGS", HvmEntryScope.Vcpu, 1024, HvmLengthRule.Strict),

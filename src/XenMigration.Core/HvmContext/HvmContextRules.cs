@@ -119,8 +119,7 @@ namespace XenMigration.HvmContext
 
                 if (info.Scope == HvmEntryScope.Domain)
                 {
-                    int maxInstance = e.Typecode == 3 ? 1 : 0;
-                    if (e.Instance > maxInstance)
+                    if (e.Instance > info.MaxDomainInstance)
                     {
                         if (_sink.Describe(XenIssueCodes.HvmContextInstance)) _sink.Report(XenIssueCodes.HvmContextInstance, e.Offset, Fmt("{0} is a per-domain entry but has instance {1}", e.Name, e.Instance));
                     }
