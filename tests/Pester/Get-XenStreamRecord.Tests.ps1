@@ -20,7 +20,7 @@ Describe 'Get-XenStreamRecord' -Tag 'CI' {
             $records[-1].Layer | Should -Be 'Libxl'
             $records[0] | Should -BeOfType ([XenMigration.XenStream.XenStreamRecord])
             ($records.Index -join ',') | Should -Be ((0..($records.Count - 1)) -join ',')
-            $records | ForEach-Object { $_.Path | Should -Be $sample }
+            $records | ForEach-Object { $_.FilePath | Should -Be $sample }
         }
 
         It 'filters with Where-Object on the Type enum' {

@@ -6,7 +6,7 @@ namespace XenMigration.XenStream
     /// <summary>Options of <see cref="XenStreamReader"/>.</summary>
     public sealed class XenStreamReaderOptions
     {
-        /// <summary>File name stamped on every record's <see cref="XenStreamRecord.Path"/>.</summary>
+        /// <summary>File name stamped on every record's <see cref="XenStreamRecord.FilePath"/>.</summary>
         public string? SourcePath { get; set; }
 
         /// <summary>Records whose body is longer are refused (default: Xen's REC_LENGTH_MAX, 128 MiB).</summary>

@@ -16,7 +16,7 @@ namespace XenMigration.XenStream
 
         private protected XenStreamRecord(in RecordContext context)
         {
-            Path = context.Path;
+            FilePath = context.Path;
             Offset = context.Offset;
             Index = context.Index;
             Layer = context.Layer;
@@ -30,8 +30,11 @@ namespace XenMigration.XenStream
             _generation = context.Generation;
         }
 
-        /// <summary>The file the record was read from (null when read from a stream without a name).</summary>
-        public string? Path { get; }
+        /// <summary>
+        /// The file the record was read from (null when read from a stream without a name). Named
+        /// FilePath on every record type of the module, because a xenstore node's Path is its key.
+        /// </summary>
+        public string? FilePath { get; }
 
         /// <summary>Byte offset of the record (its type field, or the first byte of a header) in the input.</summary>
         public long Offset { get; }

@@ -22,7 +22,7 @@ public class RoundTripTests
             "Libxc:CpuidPolicy Libxc:MsrPolicy Libxc:StaticDataEnd Libxc:PageData Libxc:PageData Libxc:PageData " +
             "Libxc:TscInfo Libxc:HvmContext Libxc:HvmParams Libxc:End Libxl:EmulatorXenstoreData Libxl:EmulatorContext Libxl:End",
             Shape(records));
-        Assert.All(records, r => Assert.Equal("/x/vm.save", r.Path));
+        Assert.All(records, r => Assert.Equal("/x/vm.save", r.FilePath));
         Assert.Equal(Enumerable.Range(0, records.Count).Select(i => (long)i), records.Select(r => r.Index));
 
         // Offsets: each record starts where the previous one (with padding) ended.

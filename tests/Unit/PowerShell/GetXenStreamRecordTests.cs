@@ -46,7 +46,7 @@ public class GetXenStreamRecordTests
         Assert.Equal(3, (int)r.Output[1].BaseObject);
         Assert.Equal(3, (int)r.Output[2].BaseObject);
         var xl = Assert.IsType<XenMigration.Xl.XlHeaderRecord>(r.Output[3].BaseObject);
-        Assert.Equal(file, xl.Path);
+        Assert.Equal(file, xl.FilePath);
         var page = Assert.IsType<PageDataRecord>(r.Output[4].BaseObject);
         Assert.Equal(XenLayer.Libxc, page.Layer);
         Assert.Equal(16u, page.PfnCount);
@@ -82,8 +82,8 @@ public class GetXenStreamRecordTests
         r.AssertNoErrors();
         var headers = r.Objects<DomainHeaderRecord>().ToList();
         Assert.Equal(new[] { XenGuestType.Hvm, XenGuestType.Pv }, headers.Select(h => h.GuestType));
-        Assert.EndsWith("a.xlsave", headers[0].Path);
-        Assert.EndsWith("b.xlsave", headers[1].Path);
+        Assert.EndsWith("a.xlsave", headers[0].FilePath);
+        Assert.EndsWith("b.xlsave", headers[1].FilePath);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public class GetXenStreamRecordTests
             $items | Get-XenStreamRecord -Type ImageHeader
             """, ("d", dir.Path));
         r.AssertNoErrors();
-        var paths = r.Objects<ImageHeaderRecord>().Select(h => Path.GetFileName(h.Path!)).OrderBy(x => x).ToList();
+        var paths = r.Objects<ImageHeaderRecord>().Select(h => Path.GetFileName(h.FilePath!)).OrderBy(x => x).ToList();
         Assert.Equal(new[] { "vm [1].save", "vm2.save" }, paths);
     }
 
@@ -281,7 +281,7 @@ public class GetXenStreamRecordTests
         var r = PsHost.Run("""
             $recs = Get-XenStreamRecord $f -Type PageData, HvmParams
             $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($recs, 2))
-            $copy | ForEach-Object { '{0}|{1}|{2}|{3}|{4}' -f $_.Type, $_.Offset, $_.Length, $_.Path, ($_.PSObject.TypeNames -join ',') }
+            $copy | ForEach-Object { '{0}|{1}|{2}|{3}|{4}' -f $_.Type, $_.Offset, $_.Length, $_.FilePath, ($_.PSObject.TypeNames -join ',') }
             """, ("f", file));
         r.AssertNoErrors();
         var lines = r.Output.Select(o => o.ToString()).ToList();
