@@ -43,6 +43,12 @@ namespace XenMigration
         public const string ConversionFailedVerification = "ConversionFailedVerification";
         /// <summary>The input is already a v2 stream: there is nothing to convert.</summary>
         public const string NotLegacyStream = "NotLegacyStream";
+        /// <summary>A Xen save image without an EMULATOR_CONTEXT record: it holds no QEMU state.</summary>
+        public const string NoQemuState = "NoQemuState";
+        /// <summary>An image whose writer did not finish (libvirt's "LibvirtQemudPart").</summary>
+        public const string PartialImage = "PartialImage";
+        /// <summary>A compressed stream whose compressor this module does not implement; the message names the tool.</summary>
+        public const string UnsupportedCompression = "UnsupportedCompression";
     }
 
     /// <summary>

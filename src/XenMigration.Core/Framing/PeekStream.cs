@@ -1,0 +1,87 @@
+using System;
+using System.IO;
+
+namespace XenMigration.Framing
+{
+    /// <summary>
+    /// Lets a non-seekable stream (a pipe) be probed once: the first bytes read are kept, and
+    /// <see cref="Rewind"/> replays them. Used to detect a container before choosing its reader.
+    /// </summary>
+    internal sealed class PeekStream : Stream
+    {
+        private const int Capacity = 4096;
+        private readonly Stream _inner;
+        private readonly byte[] _head = new byte[Capacity];
+        private int _headLength;
+        private int _position;
+        private bool _passThrough;
+
+        public PeekStream(Stream inner) => _inner = inner;
+
+        /// <summary>Replays the kept bytes from the start; only before reading past them.</summary>
+        public void Rewind()
+        {
+            if (_passThrough)
+            {
+                throw new InvalidOperationException("The stream was read past its probe.");
+            }
+
+            _position = 0;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_position < _headLength)
+            {
+                int n = Math.Min(count, _headLength - _position);
+                Buffer.BlockCopy(_head, _position, buffer, offset, n);
+                _position += n;
+                return n;
+            }
+
+            if (!_passThrough && _headLength < Capacity)
+            {
+                int n = _inner.Read(_head, _headLength, Math.Min(Capacity - _headLength, Math.Max(count, 1)));
+                _headLength += n;
+                return n == 0 ? 0 : Read(buffer, offset, count);
+            }
+
+            _passThrough = true;
+            return _inner.Read(buffer, offset, count);
+        }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System;
+
+namespace XenMigration.Qemu
+{
+    /// <summary>Kinds of top-level records in a QEMU migration stream (docs/formats §Q3).</summary>
+    public enum QemuSectionKind
+    {
+        /// <summary>SECTION_START (0x01): first chunk of an iterative section (RAM).</summary>
+        Start = 0x01,
+        /// <summary>SECTION_PART (0x02): a middle chunk of an iterative section.</summary>
+        Part = 0x02,
+        /// <summary>SECTION_END (0x03): last chunk of an iterative section.</summary>
+        End = 0x03,
+        /// <summary>SECTION_FULL (0x04): the whole state of a device.</summary>
+        Full = 0x04,
+    }
+
+    /// <summary>How a section's fields were found.</summary>
+    public enum QemuDecodeSource
+    {
+        /// <summary>Not decoded: the body is given raw (offset and length).</summary>
+        None = 0,
+        /// <summary>From the stream's own JSON description (VMDESCRIPTION).</summary>
+        Description,
+        /// <summary>From the module's built-in table of QEMU 7.2 device descriptions.</summary>
+        BuiltIn,
+        /// <summary>A RAM section, decoded by the RAM record rules.</summary>
+        Ram,
+    }
+
+    /// <summary>Compression of the QEMU stream inside a libvirt save image (header field "format").</summary>
+    public enum LibvirtCompression
+    {
+        /// <summary>Not compressed.</summary>
+        Raw = 0,
+        /// <summary>gzip.</summary>
+        Gzip = 1,
+        /// <summary>bzip2.</summary>
+        Bzip2 = 2,
+        /// <summary>xz.</summary>
+        Xz = 3,
+        /// <summary>lzop.</summary>
+        Lzop = 4,
+        /// <summary>zstd (newer libvirt).</summary>
+        Zstd = 5,
+        /// <summary>sparse / mapped-ram (newer libvirt).</summary>
+        Sparse = 6,
+    }
+
+    /// <summary>Constants of the QEMU savevm stream and the libvirt save header (docs/formats §Q1-§Q11).</summary>
+    internal static class QemuFormat
+    {
+        public const uint Magic = 0x5145564D;          // "QEVM"
+        public const uint Version = 3;
+        public const uint VersionCompat = 2;
+
+        public const byte Eof = 0x00;
+        public const byte SectionStart = 0x01;
+        public const byte SectionPart = 0x02;
+        public const byte SectionEnd = 0x03;
+        public const byte SectionFull = 0x04;
+        public const byte Subsection = 0x05;
+        public const byte VmDescription = 0x06;
+        public const byte Configuration = 0x07;
+        public const byte Command = 0x08;
+        public const byte SectionFooter = 0x7E;
+
+        // RAM record flags: the low bits of each record's be64 header (§Q8).
+        public const ulong RamFull = 0x01;
+        public const ulong RamZero = 0x02;
+        public const ulong RamMemSize = 0x04;
+        public const ulong RamPage = 0x08;
+        public const ulong RamEos = 0x10;
+        public const ulong RamContinue = 0x20;
+        public const ulong RamXbzrle = 0x40;
+        public const ulong RamHook = 0x80;
+        public const ulong RamCompressPage = 0x100;
+        public const ulong RamMultifdFlush = 0x200;
+        public const ulong RamFlagMask = 0xFFF;
+        public const int TargetPageSize = 4096;
+
+        /// <summary>Largest device-section body decoded in memory; larger bodies are given raw.</summary>
+        public const int MaxSectionBody = 16 << 20;
+
+        /// <summary>Largest JSON description read (QEMU's own analyzer stops at 10 MiB).</summary>
+        public const int MaxDescription = 64 << 20;
+
+        /// <summary>Largest RAM block count accepted from a MEM_SIZE list.</summary>
+        public const int MaxRamBlocks = 4096;
+
+        // libvirt save-image header (§Q11): 16-byte magic, then 19 host-order (little-endian) u32.
+        public const int LibvirtHeaderSize = 92;
+        public const string LibvirtMagic = "LibvirtQemudSave";
+        public const string LibvirtPartialMagic = "LibvirtQemudPart";
+        public const int MaxLibvirtData = 64 << 20;
+
+        /// <summary>Xen's legacy (Xen 4.5 and older) device-model record: signature, u32 length, QEMU state.</summary>
+        public const string XenDeviceModelSignature = Legacy.LegacyFormat.QemuSignature;
+
+        public static string CommandName(ushort command) => command switch
+        {
+            0 => "INVALID",
+            1 => "OPEN_RETURN_PATH",
+            2 => "PING",
+            3 => "POSTCOPY_ADVISE",
+            4 => "POSTCOPY_LISTEN",
+            5 => "POSTCOPY_RUN",
+            6 => "POSTCOPY_RAM_DISCARD",
+            7 => "PACKAGED",
+            8 => "ENABLE_COLO",
+            9 => "POSTCOPY_RESUME",
+            10 => "RECV_BITMAP",
+            11 => "SWITCHOVER_START",
+            _ => "UNKNOWN",
+        };
+
+        public static string CompressorCommand(LibvirtCompression format) => format switch
+        {
+            LibvirtCompression.Gzip => "gzip -dc",
+            LibvirtCompression.Bzip2 => "bzip2 -dc",
+            LibvirtCompression.Xz => "xz -dc",
+            LibvirtCompression.Lzop => "lzop -dc",
+            LibvirtCompression.Zstd => "zstd -dc",
+            _ => string.Empty,
+        };
+
+        public static bool IsPrintableName(ReadOnlySpan<byte> name)
+        {
+            foreach (byte b in name)
+            {
+                if (b < 0x20 || b > 0x7E)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}

@@ -1,0 +1,802 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using XenMigration.Framing;
+
+namespace XenMigration.Qemu
+{
+    /// <summary>Options of a <see cref="QemuStreamReader"/>.</summary>
+    public sealed class QemuStreamReaderOptions
+    {
+        /// <summary>File name stamped on every record's FilePath.</summary>
+        public string? SourcePath { get; set; }
+
+        /// <summary>Offset of the stream's first byte in the file (a libvirt header or Xen record before it); added to every offset reported.</summary>
+        public long BaseOffset { get; set; }
+
+        /// <summary>Guest memory to collect while reading (see <see cref="QemuStreamReader.ReadMemory"/>).</summary>
+        public QemuMemoryRequest? Memory { get; set; }
+
+        internal string? DescriptionJson { get; set; }
+    }
+
+    /// <summary>
+    /// A pull reader of a QEMU savevm / migration stream (docs/formats §Q1-§Q10), shaped like TarReader:
+    /// <see cref="ReadNext"/> returns one record at a time as bytes arrive; page contents are skipped
+    /// (seeked past) unless a memory range asks for them, so memory stays flat as streams grow.
+    /// Device bodies are delimited by, in order: the stream's JSON description (found first on a
+    /// seekable input), the built-in table of QEMU 7.2 devices, the section footer. When none applies
+    /// the walk stops at that section and says so (<see cref="StopReason"/>).
+    /// </summary>
+    public sealed class QemuStreamReader : IDisposable
+    {
+        private const int FooterProbe = 300;   // footer + a full section header, to check what follows
+        private readonly StreamSource _source;
+        private readonly string? _path;
+        private readonly long _base;
+        private readonly Dictionary<uint, (string IdStr, uint Instance, uint Version)> _sections = new Dictionary<uint, (string, uint, uint)>();
+        private readonly List<QemuRamBlock> _blocks = new List<QemuRamBlock>();
+        private readonly Dictionary<string, int> _blockIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        private readonly QemuMemoryCollector? _memory;
+        private QemuVmDescription? _description;
+        private bool? _footers;
+        private bool _started;
+        private bool _done;
+        private int _currentBlock = -1;
+        private bool _ignoreShared;
+
+        /// <summary>Opens a reader over <paramref name="stream"/>, positioned at the "QEVM" magic.</summary>
+        public QemuStreamReader(Stream stream, bool leaveOpen = false, QemuStreamReaderOptions? options = null)
+        {
+            _source = new StreamSource(stream, leaveOpen);
+            _path = options?.SourcePath;
+            _base = options?.BaseOffset ?? 0;
+            if (options?.Memory is QemuMemoryRequest request)
+            {
+                _memory = new QemuMemoryCollector(request);
+            }
+
+            if (options?.DescriptionJson is string json)
+            {
+                _description = ParseDescription(json, -1);
+            }
+        }
+
+        /// <summary>The stream version (3).</summary>
+        public uint Version { get; private set; }
+
+        /// <summary>The configuration record, when the stream has one.</summary>
+        public QemuConfigurationRecord? Configuration { get; private set; }
+
+        /// <summary>True when the stream carries a JSON VM description (known at once for a seekable input, at the end for a pipe).</summary>
+        public bool HasDescription => _description is not null;
+
+        /// <summary>The JSON VM description text, when there is one.</summary>
+        public string? DescriptionJson => _description?.Json;
+
+        /// <summary>True when sections carry footers; null until the first section has been read.</summary>
+        public bool? HasFooters => _footers;
+
+        /// <summary>The RAM blocks of the MEM_SIZE list, with page counts so far.</summary>
+        public IReadOnlyList<QemuRamBlock> RamBlocks => _blocks;
+
+        /// <summary>True once the EOF record (and any description after it) has been read.</summary>
+        public bool IsComplete { get; private set; }
+
+        /// <summary>Why the walk stopped before the end of the stream; null when it did not.</summary>
+        public string? StopReason { get; private set; }
+
+        /// <summary>Offset (in the input) where the walk stopped; null when it did not.</summary>
+        public long? StoppedAt { get; private set; }
+
+        /// <summary>Bytes after the end of the stream (EOF record and description); null until known or when the length is unknown.</summary>
+        public long? TrailingBytes { get; private set; }
+
+        private long Here => _base + _source.Position;
+
+        /// <summary>The next record, or null at the end of the stream (or where the walk stopped).</summary>
+        /// <exception cref="XenFormatException">The stream is malformed or truncated; the message says where.</exception>
+        public QemuRecord? ReadNext()
+        {
+            if (_done)
+            {
+                return null;
+            }
+
+            if (!_started)
+            {
+                ReadHeader();
+                _started = true;
+            }
+
+            while (true)
+            {
+                long offset = Here;
+                if (!_source.TryRead(1, out ReadOnlySpan<byte> typeSpan))
+                {
+                    throw Truncated(offset, "a record type byte (the stream has no EOF record)");
+                }
+
+                byte type = typeSpan[0];
+                switch (type)
+                {
+                    case QemuFormat.Eof:
+                        ReadTail();
+                        _done = true;
+                        IsComplete = true;
+                        return null;
+                    case QemuFormat.Configuration:
+                        return ReadConfiguration(offset);
+                    case QemuFormat.SectionStart:
+                    case QemuFormat.SectionFull:
+                        return ReadSection(offset, (QemuSectionKind)type, withHeader: true);
+                    case QemuFormat.SectionPart:
+                    case QemuFormat.SectionEnd:
+                        return ReadSection(offset, (QemuSectionKind)type, withHeader: false);
+                    case QemuFormat.Command:
+                        return ReadCommand(offset);
+                    default:
+                        throw Invalid(offset, string.Format(CultureInfo.InvariantCulture, "0x{0:X2} is not a record type (EOF, CONFIGURATION, SECTION_START/PART/END/FULL or COMMAND)", type));
+                }
+            }
+        }
+
+        /// <summary>Reads to the end (or to where the walk stops) and returns the memory asked for in the options.</summary>
+        /// <exception cref="InvalidOperationException">No memory range was requested.</exception>
+        public QemuMemoryRange ReadMemory()
+        {
+            if (_memory is null)
+            {
+                throw new InvalidOperationException("No memory range was requested in the reader's options.");
+            }
+
+            while (ReadNext() is not null)
+            {
+            }
+
+            return _memory.Result(_path);
+        }
+
+        /// <inheritdoc/>
+        public void Dispose() => _source.Dispose();
+
+        private void ReadHeader()
+        {
+            long offset = Here;
+            if (!_source.TryRead(8, out ReadOnlySpan<byte> head))
+            {
+                throw Truncated(offset, "the 8-byte QEVM header");
+            }
+
+            uint magic = BinaryPrimitives.ReadUInt32BigEndian(head);
+            uint version = BinaryPrimitives.ReadUInt32BigEndian(head.Slice(4));
+            if (magic != QemuFormat.Magic)
+            {
+                throw new XenFormatException(XenErrorIds.UnrecognizedFormat, string.Format(CultureInfo.InvariantCulture, "Not a QEMU migration stream: the magic at offset 0x{0:X} is {1}, not \"QEVM\".", offset, FormatDetector.Hex(head.Slice(0, 4))), offset);
+            }
+
+            if (version == QemuFormat.VersionCompat)
+            {
+                throw new XenFormatException(XenErrorIds.UnsupportedVersion, string.Format(CultureInfo.InvariantCulture, "QEMU savevm stream version 2 at offset 0x{0:X}: the pre-2009 format, which QEMU itself refuses (\"SaveVM v2 format is obsolete\").", offset), offset);
+            }
+
+            if (version != QemuFormat.Version)
+            {
+                throw new XenFormatException(XenErrorIds.UnsupportedVersion, string.Format(CultureInfo.InvariantCulture, "Unsupported QEMU savevm stream version {0} at offset 0x{1:X} (only version 3 exists).", version, offset), offset);
+            }
+
+            Version = version;
+        }
+
+        private QemuConfigurationRecord ReadConfiguration(long offset)
+        {
+            uint nameLength = U32("the machine type length");
+            if (nameLength > 256)
+            {
+                throw Invalid(offset, string.Format(CultureInfo.InvariantCulture, "the configuration's machine type is {0} bytes long (at most 256)", nameLength));
+            }
+
+            string machine = Ascii(Bytes((int)nameLength, "the machine type"));
+            var caps = new List<string>();
+            uint? pageBits = null;
+            Guid? uuid = null;
+            while (_source.Peek(1) is { Length: 1 } p && p[0] == QemuFormat.Subsection)
+            {
+                long subOffset = Here;
+                _source.Skip(1);
+                string name = ShortName("a configuration subsection name");
+                U32("the subsection version");
+                switch (name)
+                {
+                    case "configuration/target-page-bits":
+                        pageBits = U32("the target page bits");
+                        break;
+                    case "configuration/capabilities":
+                        uint count = U32("the capability count");
+                        if (count > 256)
+                        {
+                            throw Invalid(subOffset, string.Format(CultureInfo.InvariantCulture, "{0} capabilities (at most 256)", count));
+                        }
+
+                        for (uint i = 0; i < count; i++)
+                        {
+                            caps.Add(ShortName("a capability name"));
+                        }
+
+                        break;
+                    case "configuration/uuid":
+                        uuid = new Guid(BigEndianGuid(Bytes(16, "the VM UUID")));
+                        break;
+                    default:
+                        throw Invalid(subOffset, "unknown configuration subsection '" + name + "'");
+                }
+            }
+
+            _ignoreShared = caps.Contains("x-ignore-shared");
+            if (caps.Contains("mapped-ram"))
+            {
+                throw new XenFormatException(XenErrorIds.UnsupportedFormat, string.Format(CultureInfo.InvariantCulture, "The stream uses the mapped-ram capability (configuration at offset 0x{0:X}): its pages live at fixed file offsets, which this reader does not read.", offset), offset);
+            }
+
+            Configuration = new QemuConfigurationRecord(_path, offset, Here - offset, machine, caps, pageBits, uuid);
+            return Configuration;
+        }
+
+        private QemuCommandRecord ReadCommand(long offset)
+        {
+            ushort command = U16("the command number");
+            ushort length = U16("the command data length");
+            if (_source.Skip(length) != length)
+            {
+                throw Truncated(offset, "the command's data");
+            }
+
+            return new QemuCommandRecord(_path, offset, Here - offset, command, length);
+        }
+
+        private QemuSection ReadSection(long offset, QemuSectionKind kind, bool withHeader)
+        {
+            uint id = U32("the section id");
+            string idstr;
+            uint instance, version;
+            if (withHeader)
+            {
+                idstr = ShortName("the section idstr");
+                instance = U32("the instance id");
+                version = U32("the version id");
+                if (_sections.Count >= 65536 && !_sections.ContainsKey(id))
+                {
+                    throw Invalid(offset, "more than 65536 sections");
+                }
+
+                _sections[id] = (idstr, instance, version);
+            }
+            else if (_sections.TryGetValue(id, out var known))
+            {
+                (idstr, instance, version) = known;
+            }
+            else
+            {
+                throw Invalid(offset, string.Format(CultureInfo.InvariantCulture, "{0} for section id {1}, which no SECTION_START opened", kind == QemuSectionKind.Part ? "SECTION_PART" : "SECTION_END", id));
+            }
+
+            long bodyOffset = Here;
+            if (idstr == "ram" && kind != QemuSectionKind.Full)
+            {
+                if (version != 4)
+                {
+                    return Stop(offset, kind, id, idstr, instance, version, bodyOffset, string.Format(CultureInfo.InvariantCulture, "RAM section version {0} (only version 4, named blocks, is read)", version));
+                }
+
+                QemuRamChunk chunk = ReadRam(offset);
+                long bodyLength = Here - bodyOffset;
+                bool footer = ReadFooter(id, offset);
+                return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, bodyLength, footer, QemuDecodeSource.Ram, null, chunk, null);
+            }
+
+            return ReadDevice(offset, kind, id, idstr, instance, version, bodyOffset);
+        }
+
+        private QemuSection ReadDevice(long offset, QemuSectionKind kind, uint id, string idstr, uint instance, uint version, long bodyOffset)
+        {
+            // 1. The stream's own description gives the exact size.
+            if (kind == QemuSectionKind.Full && _description?.Find(idstr, instance) is VmsdDescription desc)
+            {
+                long size = StaticSize(desc, 0);
+                if (size > QemuFormat.MaxSectionBody)
+                {
+                    throw Invalid(offset, string.Format(CultureInfo.InvariantCulture, "the description of '{0}' gives a body of {1} bytes (at most {2} are decoded)", idstr, size, QemuFormat.MaxSectionBody));
+                }
+
+                byte[] body = _source.ReadArray((int)size) ?? throw Truncated(bodyOffset, string.Format(CultureInfo.InvariantCulture, "the {0} bytes of section '{1}'", size, idstr));
+                QemuVmState state;
+                try
+                {
+                    state = VmStateDecoder.Decode(body, bodyOffset, desc, strictSizes: true, out int consumed);
+                    if (consumed != body.Length)
+                    {
+                        throw new VmStateDecoder.Failure("the fields take fewer bytes than the description's sizes", consumed);
+                    }
+                }
+                catch (VmStateDecoder.Failure f)
+                {
+                    throw Invalid(bodyOffset + f.Position, "section '" + idstr + "' does not match its JSON description: " + f.Message);
+                }
+
+                bool footer = ReadFooter(id, offset);
+                return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, body.Length, footer, QemuDecodeSource.Description, state, null, null);
+            }
+
+            // 2. The built-in table, checked against what follows the body.
+            string? why = null;
+            if (kind == QemuSectionKind.Full && VmsdBuiltIn.FindDevice(idstr, (int)version) is VmsdDescription builtIn)
+            {
+                ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
+                try
+                {
+                    QemuVmState state = VmStateDecoder.Decode(window, bodyOffset, builtIn, strictSizes: false, out int consumed);
+                    if (FollowedByEnd(window, consumed, id))
+                    {
+                        _source.Skip(consumed);
+                        bool footer = ReadFooter(id, offset);
+                        return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, consumed, footer, QemuDecodeSource.BuiltIn, state, null, null);
+                    }
+
+                    why = "the built-in description of '" + idstr + "' v" + version.ToString(CultureInfo.InvariantCulture) + " does not end where the section does";
+                }
+                catch (VmStateDecoder.Failure f)
+                {
+                    why = "the built-in description of '" + idstr + "' does not fit: " + f.Message;
+                }
+            }
+
+            // 3. The footer: scan for 0x7E + this section's id followed by a plausible record.
+            if (_footers != false)
+            {
+                long? length = ScanToFooter(id);
+                if (length is long bodyLength)
+                {
+                    bool footer = ReadFooter(id, offset);
+                    string note = why ?? (kind == QemuSectionKind.Full
+                        ? "no description of '" + idstr + "' v" + version.ToString(CultureInfo.InvariantCulture) + " in the stream or the built-in table; delimited by its footer"
+                        : "an iterative section other than RAM; delimited by its footer");
+                    return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, bodyLength, footer, QemuDecodeSource.None, null, null, note);
+                }
+            }
+
+            return Stop(offset, kind, id, idstr, instance, version, bodyOffset, (why ?? "no description of '" + idstr + "' v" + version.ToString(CultureInfo.InvariantCulture) + " in the stream or the built-in table") + (_footers == false ? ", and the stream has no section footers" : ", and no section footer was found") + ", so the end of the section is not known");
+        }
+
+        private QemuSection Stop(long offset, QemuSectionKind kind, uint id, string idstr, uint instance, uint version, long bodyOffset, string reason)
+        {
+            _done = true;
+            StoppedAt = bodyOffset;
+            StopReason = string.Format(CultureInfo.InvariantCulture, "The walk stopped at section '{0}' (offset 0x{1:X}): {2}.", idstr, offset, reason);
+            long rest = _source.Length >= 0 ? _source.Remaining : -1;
+            return new QemuSection(_path, offset, rest >= 0 ? Here - offset + rest : -1, kind, id, idstr, instance, version, bodyOffset, rest, false, QemuDecodeSource.None, null, null, StopReason);
+        }
+
+        // Whether a decode that took `consumed` bytes of `window` ends the section: a footer with this
+        // id, or (without footers) the start of a plausible next record.
+        private bool FollowedByEnd(ReadOnlySpan<byte> window, int consumed, uint id)
+        {
+            if (consumed + 5 <= window.Length && window[consumed] == QemuFormat.SectionFooter)
+            {
+                return BinaryPrimitives.ReadUInt32BigEndian(window.Slice(consumed + 1)) == id;
+            }
+
+            if (_footers == true)
+            {
+                return false;
+            }
+
+            return consumed < window.Length && PlausibleRecord(window.Slice(consumed), _source.Length >= 0 && consumed == _source.Remaining);
+        }
+
+        private bool PlausibleRecord(ReadOnlySpan<byte> s, bool atEnd)
+        {
+            if (s.Length == 0)
+            {
+                return atEnd;
+            }
+
+            switch (s[0])
+            {
+                case QemuFormat.Eof:
+                    return s.Length == 1 || s[1] == QemuFormat.VmDescription;
+                case QemuFormat.SectionStart:
+                case QemuFormat.SectionFull:
+                    if (s.Length < 6 || s[5] == 0 || s.Length < 6 + s[5] + 8)
+                    {
+                        return false;
+                    }
+
+                    return QemuFormat.IsPrintableName(s.Slice(6, s[5]));
+                case QemuFormat.SectionPart:
+                case QemuFormat.SectionEnd:
+                    return s.Length >= 5 && _sections.ContainsKey(BinaryPrimitives.ReadUInt32BigEndian(s.Slice(1)));
+                case QemuFormat.Command:
+                    return s.Length >= 3 && BinaryPrimitives.ReadUInt16BigEndian(s.Slice(1)) <= 11;
+                default:
+                    return false;
+            }
+        }
+
+        // Consumes the body up to (not including) its footer; returns its length, or null (nothing
+        // consumed) when no footer is found within the body cap. Bodies up to the buffer size are
+        // found in place; longer ones are scanned in steps, skipping what is behind.
+        private long? ScanToFooter(uint id)
+        {
+            long scanned = 0;
+            while (scanned <= QemuFormat.MaxSectionBody)
+            {
+                ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
+                bool atEnd = _source.Length >= 0 && window.Length == _source.Remaining;
+                for (int i = 0; i + 5 <= window.Length; i++)
+                {
+                    if (window[i] != QemuFormat.SectionFooter || BinaryPrimitives.ReadUInt32BigEndian(window.Slice(i + 1)) != id)
+                    {
+                        continue;
+                    }
+
+                    ReadOnlySpan<byte> next = window.Slice(i + 5);
+                    if (next.Length < FooterProbe && !atEnd && window.Length == StreamSource.DefaultBufferSize)
+                    {
+                        break; // not enough bytes to judge the next record here: step and look again
+                    }
+
+                    if (PlausibleRecord(next, atEnd && next.Length == 0))
+                    {
+                        _source.Skip(i);
+                        return scanned + i;
+                    }
+                }
+
+                if (window.Length <= FooterProbe || atEnd)
+                {
+                    return null;
+                }
+
+                int step = window.Length - FooterProbe;
+                _source.Skip(step);
+                scanned += step;
+            }
+
+            return null;
+        }
+
+        private bool ReadFooter(uint id, long sectionOffset)
+        {
+            ReadOnlySpan<byte> next = _source.Peek(5);
+            if (next.Length >= 1 && next[0] == QemuFormat.SectionFooter)
+            {
+                long at = Here;
+                if (next.Length < 5)
+                {
+                    throw Truncated(at, "a section footer");
+                }
+
+                uint footerId = BinaryPrimitives.ReadUInt32BigEndian(next.Slice(1));
+                if (footerId != id)
+                {
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "the footer of section {0} (offset 0x{1:X}) carries section id {2}", id, sectionOffset, footerId));
+                }
+
+                _source.Skip(5);
+                _footers = true;
+                return true;
+            }
+
+            if (_footers == true)
+            {
+                throw Invalid(Here, string.Format(CultureInfo.InvariantCulture, "section {0} (offset 0x{1:X}) has no footer where the stream's other sections have one", id, sectionOffset));
+            }
+
+            _footers = false;
+            return false;
+        }
+
+        private QemuRamChunk ReadRam(long sectionOffset)
+        {
+            long zero = 0, pages = 0, compressed = 0, xbzrle = 0, fill = 0, flushes = 0;
+            int listed = 0;
+            while (true)
+            {
+                long at = Here;
+                ulong header = U64("a RAM record header");
+                ulong flags = header & QemuFormat.RamFlagMask;
+                ulong addr = header & ~QemuFormat.RamFlagMask;
+                if ((flags & QemuFormat.RamMemSize) != 0)
+                {
+                    listed += ReadBlockList(at, addr);
+                    flags &= ~QemuFormat.RamMemSize;
+                }
+
+                if ((flags & QemuFormat.RamMultifdFlush) != 0)
+                {
+                    flushes++;
+                    flags &= ~QemuFormat.RamMultifdFlush;
+                }
+
+                ulong kind = flags & (QemuFormat.RamZero | QemuFormat.RamPage | QemuFormat.RamXbzrle | QemuFormat.RamCompressPage);
+                if (kind != 0)
+                {
+                    int block = PageBlock(at, flags);
+                    QemuRamBlock b = _blocks[block];
+                    if (addr >= (ulong)b.Length)
+                    {
+                        throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a page at offset 0x{0:X} of RAM block '{1}', which is 0x{2:X} bytes long", addr, b.Name, b.Length));
+                    }
+
+                    long page = (long)(addr / QemuFormat.TargetPageSize);
+                    switch (kind)
+                    {
+                        case QemuFormat.RamZero:
+                            byte value = Bytes(1, "the fill byte")[0];
+                            zero++;
+                            b.ZeroPages++;
+                            if (value != 0)
+                            {
+                                fill++;
+                            }
+
+                            _memory?.Fill(block, page, value);
+                            break;
+                        case QemuFormat.RamPage:
+                            pages++;
+                            b.Pages++;
+                            if (_memory is not null && _memory.Wants(block, page))
+                            {
+                                _memory.Store(block, page, Bytes(QemuFormat.TargetPageSize, "a page"));
+                            }
+                            else if (_source.Skip(QemuFormat.TargetPageSize) != QemuFormat.TargetPageSize)
+                            {
+                                throw Truncated(at, "a page's 4096 bytes");
+                            }
+
+                            break;
+                        case QemuFormat.RamCompressPage:
+                        {
+                            uint length = U32("the compressed page length");
+                            if (length > 2 * QemuFormat.TargetPageSize)
+                            {
+                                throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a compressed page of {0} bytes (QEMU's bound for one page is under 8192)", length));
+                            }
+
+                            compressed++;
+                            b.CompressedPages++;
+                            if (_memory is not null && _memory.Wants(block, page))
+                            {
+                                _memory.Store(block, page, QemuPages.Inflate(Bytes((int)length, "a compressed page"), at));
+                            }
+                            else if (_source.Skip(length) != length)
+                            {
+                                throw Truncated(at, "a compressed page");
+                            }
+
+                            break;
+                        }
+
+                        case QemuFormat.RamXbzrle:
+                        {
+                            byte encoding = Bytes(1, "the XBZRLE encoding flag")[0];
+                            ushort length = U16("the XBZRLE length");
+                            if (encoding != 1 || length > QemuFormat.TargetPageSize * 2)
+                            {
+                                throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "an XBZRLE page with encoding flag {0} and length {1} (flag 1 and at most 8192 expected)", encoding, length));
+                            }
+
+                            xbzrle++;
+                            b.XbzrlePages++;
+                            if (_memory is not null && _memory.Wants(block, page))
+                            {
+                                _memory.ApplyXbzrle(block, page, Bytes(length, "an XBZRLE page"), at);
+                            }
+                            else if (_source.Skip(length) != length)
+                            {
+                                throw Truncated(at, "an XBZRLE page");
+                            }
+
+                            break;
+                        }
+
+                        default:
+                            throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "RAM record flags 0x{0:X} combine page kinds", flags));
+                    }
+
+                    flags &= ~(kind | QemuFormat.RamContinue);
+                }
+
+                if ((flags & QemuFormat.RamEos) != 0)
+                {
+                    flags &= ~QemuFormat.RamEos;
+                    if (flags != 0)
+                    {
+                        throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "unknown RAM record flags 0x{0:X}", flags));
+                    }
+
+                    return new QemuRamChunk(zero, pages, compressed, xbzrle, fill, flushes, listed);
+                }
+
+                if (flags != 0)
+                {
+                    string what = (flags & QemuFormat.RamHook) != 0 ? "RAM_SAVE_FLAG_HOOK (RDMA only; meaningless in a file)"
+                        : (flags & QemuFormat.RamFull) != 0 ? "RAM_SAVE_FLAG_FULL (obsolete since 2009)"
+                        : string.Format(CultureInfo.InvariantCulture, "unknown RAM record flags 0x{0:X}", flags);
+                    throw Invalid(at, what + " in section at offset 0x" + sectionOffset.ToString("X", CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
+        private int PageBlock(long at, ulong flags)
+        {
+            if ((flags & QemuFormat.RamContinue) != 0)
+            {
+                return _currentBlock >= 0 ? _currentBlock : throw Invalid(at, "a RAM page record continues a block, but no block was named before it");
+            }
+
+            string name = ShortName("a RAM block name");
+            if (!_blockIndex.TryGetValue(name, out int block))
+            {
+                throw Invalid(at, "a page of RAM block '" + name + "', which the MEM_SIZE list does not name");
+            }
+
+            _currentBlock = block;
+            return block;
+        }
+
+        private int ReadBlockList(long at, ulong total)
+        {
+            ulong sum = 0;
+            int count = 0;
+            if (total > long.MaxValue)
+            {
+                throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a MEM_SIZE record announcing 0x{0:X} bytes of RAM", total));
+            }
+
+            while (sum < total)
+            {
+                if (_blocks.Count >= QemuFormat.MaxRamBlocks)
+                {
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "more than {0} RAM blocks", QemuFormat.MaxRamBlocks));
+                }
+
+                string name = ShortName("a RAM block name");
+                ulong length = U64("a RAM block length");
+                if (length > total - sum)
+                {
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "RAM block '{0}' is 0x{1:X} bytes, more than the 0x{2:X} left of the total the MEM_SIZE record announces", name, length, total - sum));
+                }
+
+                sum += length;
+                var block = new QemuRamBlock(_path, _blocks.Count, name, (long)length);
+                if (_ignoreShared)
+                {
+                    block.Address = U64("a RAM block address");
+                    block.AddressSource = "Stream";
+                }
+
+                if (_blockIndex.ContainsKey(name))
+                {
+                    throw Invalid(at, "RAM block '" + name + "' is listed twice");
+                }
+
+                _blockIndex[name] = block.Index;
+                _blocks.Add(block);
+                count++;
+            }
+
+            QemuPages.MapBlocks(_blocks, Configuration?.MachineType);
+            _memory?.Resolve(_blocks);
+            return count;
+        }
+
+        private void ReadTail()
+        {
+            long at = Here;
+            ReadOnlySpan<byte> next = _source.Peek(5);
+            if (next.Length >= 5 && next[0] == QemuFormat.VmDescription)
+            {
+                uint length = BinaryPrimitives.ReadUInt32BigEndian(next.Slice(1));
+                if (length > QemuFormat.MaxDescription || (_source.Length >= 0 && length > _source.Remaining - 5))
+                {
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a VM description of {0} bytes ({1})", length, length > QemuFormat.MaxDescription ? "at most 64 MiB is read" : "more than remain"));
+                }
+
+                _source.Skip(5);
+                byte[] json = _source.ReadArray((int)length) ?? throw Truncated(at, "the VM description");
+                _description ??= ParseDescription(Encoding.UTF8.GetString(json), at);
+            }
+
+            if (_source.Length >= 0)
+            {
+                TrailingBytes = _source.Remaining;
+            }
+        }
+
+        private static QemuVmDescription ParseDescription(string json, long at)
+        {
+            try
+            {
+                return QemuVmDescription.Parse(json);
+            }
+            catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
+            {
+                throw new XenFormatException(XenErrorIds.InvalidRecord, "The VM description (JSON)" + (at >= 0 ? string.Format(CultureInfo.InvariantCulture, " at offset 0x{0:X}", at) : string.Empty) + " is malformed: " + e.Message, Math.Max(at, 0));
+            }
+        }
+
+        // Bytes a description's fields and subsections take, from its sizes (docs/formats §Q9).
+        private static long StaticSize(VmsdDescription desc, int depth)
+        {
+            if (depth > 64)
+            {
+                throw new XenFormatException(XenErrorIds.InvalidRecord, "The VM description nests structs deeper than 64.", 0);
+            }
+
+            long total = 0;
+            foreach (VmsdField f in desc.Fields)
+            {
+                total = checked(total + ((long)f.Size * f.ArrayLength));
+            }
+
+            foreach (VmsdDescription sub in desc.Subsections)
+            {
+                total = checked(total + 2 + Encoding.ASCII.GetByteCount(sub.Name) + 4 + StaticSize(sub, depth + 1));
+            }
+
+            return total;
+        }
+
+        private static byte[] BigEndianGuid(ReadOnlySpan<byte> b)
+        {
+            // QEMU stores the UUID as 16 bytes in RFC 4122 order; System.Guid's first three fields are little-endian.
+            byte[] g = b.ToArray();
+            Array.Reverse(g, 0, 4);
+            Array.Reverse(g, 4, 2);
+            Array.Reverse(g, 6, 2);
+            return g;
+        }
+
+        private string ShortName(string what)
+        {
+            long at = Here;
+            byte length = Bytes(1, what)[0];
+            ReadOnlySpan<byte> name = Bytes(length, what);
+            if (!QemuFormat.IsPrintableName(name))
+            {
+                throw Invalid(at, what + " is not printable text (" + FormatDetector.Hex(name.Slice(0, Math.Min(name.Length, 16))) + ")");
+            }
+
+            return Ascii(name);
+        }
+
+        private static string Ascii(ReadOnlySpan<byte> bytes) => Encoding.ASCII.GetString(bytes.ToArray());
+
+        private ReadOnlySpan<byte> Bytes(int count, string what)
+        {
+            long at = Here;
+            if (!_source.TryRead(count, out ReadOnlySpan<byte> span))
+            {
+                throw Truncated(at, what);
+            }
+
+            return span;
+        }
+
+        private ushort U16(string what) => BinaryPrimitives.ReadUInt16BigEndian(Bytes(2, what));
+
+        private uint U32(string what) => BinaryPrimitives.ReadUInt32BigEndian(Bytes(4, what));
+
+        private ulong U64(string what) => BinaryPrimitives.ReadUInt64BigEndian(Bytes(8, what));
+
+        private static XenTruncatedException Truncated(long offset, string what) =>
+            new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of the QEMU stream at offset 0x{0:X} ({0}): expected {1}.", offset, what), offset);
+
+        private static XenFormatException Invalid(long offset, string what) =>
+            new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X} ({0}): {1}.", offset, what), offset);
+    }
+}
