@@ -353,6 +353,30 @@ namespace XenMigration.Qemu
                 }
             }
 
+            // 2b. The x86 cpu layout from before VMState, for a 64-bit QEMU, then a 32-bit one.
+            if (kind == QemuSectionKind.Full && idstr == "cpu" && version >= LegacyCpuDecoder.MinVersion && version <= LegacyCpuDecoder.MaxVersion)
+            {
+                ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
+                foreach (int bits in new[] { 64, 32 })
+                {
+                    try
+                    {
+                        QemuVmState state = LegacyCpuDecoder.Decode(window, bodyOffset, (int)version, bits, out int consumed);
+                        if (FollowedByEnd(window, consumed, id))
+                        {
+                            _source.Skip(consumed);
+                            bool footer = ReadFooter(id, offset);
+                            return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, consumed, footer, QemuDecodeSource.BuiltIn, state, null, null);
+                        }
+                    }
+                    catch (VmStateDecoder.Failure)
+                    {
+                    }
+                }
+
+                why = "neither the 64-bit nor the 32-bit layout of cpu v" + version.ToString(CultureInfo.InvariantCulture) + " ends where the section does";
+            }
+
             // 3. The footer: scan for 0x7E + this section's id followed by a plausible record.
             if (_footers != false)
             {
