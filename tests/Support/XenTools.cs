@@ -58,7 +58,8 @@ public static class XenTools
         return Run("python3", args, TimeSpan.FromSeconds(120));
     }
 
-    private static Outcome Run(string exe, IEnumerable<string> args, TimeSpan timeout)
+    /// <summary>Runs a program and returns its exit code with stdout followed by stderr.</summary>
+    public static Outcome Run(string exe, IEnumerable<string> args, TimeSpan timeout, string? pythonPath = LibDir + "/lib/python")
     {
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args)
@@ -66,7 +67,11 @@ public static class XenTools
             psi.ArgumentList.Add(a);
         }
 
-        psi.Environment["PYTHONPATH"] = Path.Combine(LibDir, "lib", "python");
+        if (pythonPath is not null)
+        {
+            psi.Environment["PYTHONPATH"] = pythonPath;
+        }
+
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

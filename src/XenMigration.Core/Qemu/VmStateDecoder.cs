@@ -117,7 +117,9 @@ namespace XenMigration.Qemu
                     throw new Failure(string.Format(CultureInfo.InvariantCulture, "struct field '{0}' took {1} bytes, its description says {2}", field.Name, pos - start, field.Size), start);
                 }
 
-                return new QemuField(field.Name, field.Type, baseOffset + start, pos - start, index, null, nested.Name, nestedState);
+                // A tmp field is a view QEMU builds for saving; the analyzer shows its bytes.
+                string structText = field.Type == "struct" ? nested.Name : HexBytes(body.Slice(start, pos - start));
+                return new QemuField(field.Name, field.Type, baseOffset + start, pos - start, index, null, structText, nestedState);
             }
 
             if (field.Size > body.Length - pos)
