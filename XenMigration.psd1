@@ -10,7 +10,7 @@
     Author                 = 'XenMigration contributors'
     CompanyName            = 'XenMigration'
     Copyright              = '(c) XenMigration contributors. All rights reserved.'
-    Description            = 'Reads, verifies and converts Xen virtual-machine save and migration images (xl, libxl, libxc streams, legacy images, xenstore dumps) as typed PowerShell objects.'
+    Description            = 'Reads, verifies and converts Xen virtual-machine save and migration images (xl, libxl, libxc streams, legacy images, xenstore dumps, and the QEMU device, CPU and memory state in Xen HVM images, QEMU migration streams and libvirt save images) as typed PowerShell objects.'
     PowerShellVersion      = '5.1'
     DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess       = @('XenMigration.format.ps1xml')
@@ -19,6 +19,9 @@
     CmdletsToExport        = @(
         'ConvertTo-XenStreamV2'
         'Export-XenstoreDump'
+        'Get-QemuCpuState'
+        'Get-QemuDeviceState'
+        'Get-QemuMemory'
         'Get-XenStreamRecord'
         'Import-XenstoreDump'
         'Test-XenStream'
@@ -29,7 +32,7 @@
         PSData = @{
             LicenseUri   = 'https://github.com/XenMigration/XenMigration/blob/main/LICENSE'
             ProjectUri   = 'https://github.com/XenMigration/XenMigration'
-            Tags         = @('Xen', 'XenServer', 'XCP-ng', 'Migration', 'SaveImage', 'Hypervisor', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
+            Tags         = @('Xen', 'XenServer', 'XCP-ng', 'Migration', 'SaveImage', 'QEMU', 'libvirt', 'Hypervisor', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
             ReleaseNotes = 'See README.md.'
         }
     }

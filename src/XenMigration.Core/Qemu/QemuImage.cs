@@ -28,8 +28,9 @@ namespace XenMigration.Qemu
     /// <summary>The header of a libvirt save image (docs/formats §Q11).</summary>
     public sealed class LibvirtSaveHeader
     {
-        internal LibvirtSaveHeader(string magic, uint version, uint dataLength, bool wasRunning, LibvirtCompression compression, uint cookieOffset, string xml, string? cookie)
+        internal LibvirtSaveHeader(string? filePath, string magic, uint version, uint dataLength, bool wasRunning, LibvirtCompression compression, uint cookieOffset, string xml, string? cookie)
         {
+            FilePath = filePath;
             Magic = magic;
             Version = version;
             DataLength = dataLength;
@@ -39,6 +40,9 @@ namespace XenMigration.Qemu
             Xml = xml;
             Cookie = cookie;
         }
+
+        /// <summary>The file the header was read from.</summary>
+        public string? FilePath { get; }
 
         /// <summary>"LibvirtQemudSave".</summary>
         public string Magic { get; }
@@ -298,7 +302,7 @@ namespace XenMigration.Qemu
 
             string xml = NulTerminated(data, 0, (int)(cookieOffset == 0 ? dataLength : cookieOffset));
             string? cookie = cookieOffset == 0 ? null : NulTerminated(data, (int)cookieOffset, (int)(dataLength - cookieOffset));
-            var header = new LibvirtSaveHeader(magic, version, dataLength, wasRunning != 0, (LibvirtCompression)compressed, cookieOffset, xml, cookie);
+            var header = new LibvirtSaveHeader(options.SourcePath, magic, version, dataLength, wasRunning != 0, (LibvirtCompression)compressed, cookieOffset, xml, cookie);
             long streamOffset = start + header.StreamOffset;
             switch (header.Compression)
             {

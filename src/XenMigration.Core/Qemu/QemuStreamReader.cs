@@ -97,6 +97,12 @@ namespace XenMigration.Qemu
 
         private long Here => _base + _source.Position;
 
+        /// <summary>Bytes of the stream read so far (for progress).</summary>
+        public long Position => _source.Position;
+
+        /// <summary>Length of the stream, when known.</summary>
+        public long? Length => _source.Length < 0 ? null : _source.Length;
+
         /// <summary>The next record, or null at the end of the stream (or where the walk stopped).</summary>
         /// <exception cref="XenFormatException">The stream is malformed or truncated; the message says where.</exception>
         public QemuRecord? ReadNext()

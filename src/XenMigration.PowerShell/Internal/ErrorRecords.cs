@@ -67,6 +67,7 @@ namespace XenMigration.Commands
             DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc => "Get-XenStreamRecord",
             DetectedFormat.XenstoreDump => "Import-XenstoreDump",
             DetectedFormat.LegacyLibxc => "ConvertTo-XenStreamV2",
+            DetectedFormat.QemuSavevm or DetectedFormat.LibvirtSave => "Get-QemuDeviceState",
             _ => null,
         };
 
@@ -81,6 +82,9 @@ namespace XenMigration.Commands
             XenErrorIds.GuestTypeMismatch => ErrorCategory.InvalidArgument,
             XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
             XenErrorIds.ConversionFailedVerification => ErrorCategory.InvalidResult,
+            XenErrorIds.UnsupportedCompression => ErrorCategory.NotImplemented,
+            XenErrorIds.PartialImage => ErrorCategory.InvalidData,
+            XenErrorIds.NoQemuState => ErrorCategory.ObjectNotFound,
             _ => ErrorCategory.InvalidData,
         };
 

@@ -1,0 +1,36 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using XenMigration.Qemu;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Gets the x86 vCPU registers saved in QEMU migration streams.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "QemuCpuState", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(QemuCpuState))]
+    public sealed class GetQemuCpuStateCommand : QemuInputCmdlet
+    {
+        private protected override void ProcessImage(QemuImage image, ProgressReporter progress, string target)
+        {
+            var sections = new List<QemuSection>();
+            ReadAll(image, progress, target, record =>
+            {
+                if (record is QemuSection { IdStr: "cpu" or "cpu_common" or "apic" } s)
+                {
+                    sections.Add(s);
+                }
+            });
+
+            foreach (QemuCpuState cpu in QemuCpuState.FromSections(sections))
+            {
+                WriteObject(cpu);
+            }
+
+            if (sections.Count > 0 && !sections.Exists(s => s.IdStr == "cpu" && s.State is not null))
+            {
+                WriteWarning(target + ": the stream's cpu sections could not be decoded (no description, and not a layout the built-in table knows).");
+            }
+        }
+    }
+}
