@@ -104,6 +104,8 @@ namespace XenMigration.Verification
         public const string HvmContextTrailingData = "HvmContextTrailingData";
         public const string HvmContextDuplicate = "HvmContextDuplicate";
         public const string HvmContextEmptyXsave = "HvmContextEmptyXsave";
+        public const string EmulatorContextMalformed = "EmulatorContextMalformed";
+        public const string EmulatorContextUnwalkable = "EmulatorContextUnwalkable";
         public const string TrailingData = "TrailingData";
 #pragma warning restore CS1591
 
@@ -174,6 +176,8 @@ namespace XenMigration.Verification
             W(HvmContextTrailingData, "Bytes after the HVM context's END entry (Xen's loader ignores them)."),
             W(HvmContextDuplicate, "The same HVM context typecode and instance twice (the later one wins)."),
             W(HvmContextEmptyXsave, "An empty CPU_XSAVE entry, as Xen before 4.12 could write (tolerated)."),
+            W(EmulatorContextMalformed, "An EMULATOR_CONTEXT body that is not a well-formed QEMU migration stream (wrong magic or version, a malformed or truncated record, bytes after its EOF); QEMU would refuse to load it."),
+            I(EmulatorContextUnwalkable, "An EMULATOR_CONTEXT body whose QEMU stream could not be walked to its end: a device section that neither the built-in table nor a section footer delimits (the state may be fine; this module cannot check it)."),
             W(CheckpointInFile, "A CHECKPOINT record in a saved file: checkpointed (Remus/COLO) streams are sent live to a secondary; xl restore of a plain save refuses them (\"Found checkpoint in non-checkpointed stream\")."),
             W(TrailingData, "Bytes after the final END (Xen stops reading at END)."),
         };

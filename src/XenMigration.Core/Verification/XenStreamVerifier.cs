@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using XenMigration.Framing;
 using XenMigration.HvmContext;
+using XenMigration.Qemu;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
 using XenMigration.XenStream;
@@ -357,6 +358,12 @@ namespace XenMigration.Verification
                     case XenRecordType.EmulatorContext:
                         HvmOnly(r);
                         CheckEmulator(r, (uint)((EmulatorContextRecord)r).EmulatorId);
+                        if (r.PayloadLength > 0)
+                        {
+                            using Stream payload = r.OpenPayload();
+                            QemuStreamRules.Check(payload, new RecordIssues(this, r));
+                        }
+
                         return;
                     default:
                         Add(XenIssueCodes.UnknownLibxlRecord, r, Fmt("optional libxl record type 0x{0:x8}: libxl refuses every record type it does not know", r.TypeCode));

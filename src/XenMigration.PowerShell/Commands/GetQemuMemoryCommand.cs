@@ -14,7 +14,10 @@ namespace XenMigration.Commands
     {
         /// <summary>Guest-physical address of the first byte to read.</summary>
         [Parameter]
-        public ulong? Address { get; set; }
+        [AddressTransformation]
+        public ulong Address { get; set; }
+
+        private bool HasAddress => MyInvocation.BoundParameters.ContainsKey(nameof(Address));
 
         /// <summary>Read from this RAM block (e.g. pc.ram, vga.vram) at -Offset instead of a guest-physical address.</summary>
         [Parameter]
@@ -23,6 +26,7 @@ namespace XenMigration.Commands
 
         /// <summary>Offset in -BlockName.</summary>
         [Parameter]
+        [AddressTransformation]
         public ulong Offset { get; set; }
 
         /// <summary>Bytes to read (at most 256 MiB); 4096 by default.</summary>
@@ -33,7 +37,7 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
-            if (Address is not null && BlockName is not null)
+            if (HasAddress && BlockName is not null)
             {
                 ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Give -Address (guest-physical) or -BlockName with -Offset (block-relative), not both."), "AddressAndBlockName", ErrorCategory.InvalidArgument, null));
             }
@@ -43,23 +47,23 @@ namespace XenMigration.Commands
                 ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("-Offset is an offset in the RAM block named by -BlockName; for a guest-physical address use -Address."), "OffsetWithoutBlockName", ErrorCategory.InvalidArgument, null));
             }
 
-            if (Address is ulong a && a > ulong.MaxValue - (ulong)Length)
+            if (HasAddress && Address > ulong.MaxValue - (ulong)Length)
             {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentOutOfRangeException(nameof(Address), "The range passes the end of the 64-bit address space."), "AddressOutOfRange", ErrorCategory.InvalidArgument, a));
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentOutOfRangeException(nameof(Address), "The range passes the end of the 64-bit address space."), "AddressOutOfRange", ErrorCategory.InvalidArgument, Address));
             }
         }
 
         private protected override QemuStreamReaderOptions NewOptions() => new QemuStreamReaderOptions
         {
             Memory = BlockName is string block ? QemuMemoryRequest.InBlock(block, Offset, Length)
-                : Address is ulong address ? QemuMemoryRequest.Physical(address, Length)
+                : HasAddress ? QemuMemoryRequest.Physical(Address, Length)
                 : null,
         };
 
         private protected override void ProcessImage(QemuImage image, ProgressReporter progress, string target)
         {
             ReadAll(image, progress, target, _ => { });
-            if (Address is null && BlockName is null)
+            if (!HasAddress && BlockName is null)
             {
                 foreach (QemuRamBlock block in image.Reader.RamBlocks)
                 {
@@ -70,6 +74,18 @@ namespace XenMigration.Commands
             }
 
             QemuMemoryRange range = image.Reader.ReadMemory();
+            if (BlockName is string name && image.Reader.RamBlocks.Count > 0 && !HasBlock(image, name))
+            {
+                var names = new System.Collections.Generic.List<string>();
+                foreach (QemuRamBlock b in image.Reader.RamBlocks)
+                {
+                    names.Add(b.Name);
+                }
+
+                WriteError(ErrorRecords.Create(new ItemNotFoundException("The stream has no RAM block '" + name + "'; its blocks are: " + string.Join(", ", names) + "."), "NoSuchRamBlock", ErrorCategory.ObjectNotFound, target));
+                return;
+            }
+
             if (image.Reader.RamBlocks.Count == 0)
             {
                 WriteWarning(target + ": the stream has no RAM section (device state only, as in a Xen EMULATOR_CONTEXT): there is no guest memory in it.");
@@ -80,6 +96,19 @@ namespace XenMigration.Commands
             }
 
             WriteObject(range);
+        }
+
+        private static bool HasBlock(QemuImage image, string name)
+        {
+            foreach (QemuRamBlock b in image.Reader.RamBlocks)
+            {
+                if (b.Name == name)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 }

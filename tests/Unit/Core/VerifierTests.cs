@@ -157,6 +157,20 @@ public class VerifierTests
         var trad = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorId.QemuTraditional, 0, new byte[16]));
         AssertIssue(trad, C.EmulatorTraditional, OffsetOf(trad, XenRecordType.EmulatorContext) + 8);
 
+        // The body must be a QEMU stream: 16 zero bytes are not one (at the body's first byte) ...
+        AssertIssue(trad, C.EmulatorContextMalformed, OffsetOf(trad, XenRecordType.EmulatorContext) + 16);
+
+        // ... nor is real device state cut short ...
+        byte[] state = File.ReadAllBytes(Fixtures.QemuDevicesState);
+        var cut = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, state.AsSpan(0, 5000).ToArray()));
+        Assert.Contains(Verify(cut).Issues, i => i.Code == C.EmulatorContextMalformed && i.Message.Contains("Unexpected end", StringComparison.Ordinal));
+
+        // ... and a device section nothing delimits (unknown, no footers) is reported where the walk stopped.
+        byte[] mystery = new ByteBuilder(bigEndian: true).U32(0x5145564D).U32(3).U8(4).U32(1).U8(7).Text("mystery", false).U32(0).U32(1).Zeros(10).U8(0).ToArray();
+        var unwalkable = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, mystery));
+        AssertIssue(unwalkable, C.EmulatorContextUnwalkable, OffsetOf(unwalkable, XenRecordType.EmulatorContext) + 16 + 29);
+        Assert.True(Verify(unwalkable).IsValid);
+
         var unterminated = Libxl(XenGuestType.Hvm, after: w => w.WriteRecord(LibxlFormat.EmulatorXenstoreData, new ByteBuilder().U32(2).U32(0).Text("physmap/1/name\0vga", false).ToArray()));
         AssertIssue(unterminated, C.XenstoreDataNotTerminated, OffsetOf(unterminated, XenRecordType.EmulatorXenstoreData));
 

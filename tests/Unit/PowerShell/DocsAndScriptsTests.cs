@@ -32,7 +32,7 @@ public class DocsAndScriptsTests
     {
         string psd1 = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "XenMigration.psd1"));
         var data = new TheoryData<string>();
-        foreach (Match m in Regex.Matches(psd1, @"'([A-Z][A-Za-z]+-Xen[A-Za-z0-9]+)'"))
+        foreach (Match m in Regex.Matches(psd1, @"'([A-Z][A-Za-z]+-(?:Xen|Qemu)[A-Za-z0-9]+)'"))
         {
             data.Add(m.Groups[1].Value);
         }

@@ -1,0 +1,36 @@
+using System;
+using System.Globalization;
+using System.Management.Automation;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// Lets an address be typed as PowerShell writes hex: <c>0xfffffff0</c> is the Int32 -16 to
+    /// PowerShell, and <c>0xffffffffffff0000</c> a negative Int64. A negative number is never an
+    /// address, so it is read as the bit pattern it was typed as; strings may be "0x..." hex.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    internal sealed class AddressTransformationAttribute : ArgumentTransformationAttribute
+    {
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+            switch (value)
+            {
+                case int i when i < 0:
+                    return (ulong)unchecked((uint)i);
+                case long l when l < 0:
+                    return unchecked((ulong)l);
+                case string s when s.StartsWith("0x", StringComparison.OrdinalIgnoreCase):
+                    if (ulong.TryParse(s.Substring(2).Replace("_", string.Empty), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex))
+                    {
+                        return hex;
+                    }
+
+                    throw new ArgumentTransformationMetadataException("'" + s + "' is not a hexadecimal address.");
+                default:
+                    return inputData;
+            }
+        }
+    }
+}
