@@ -7,7 +7,7 @@ namespace XenMigration.Qemu
     /// <summary>
     /// The x86 <c>cpu</c> section of QEMU before VMState (versions 4-11, QEMU 0.10-0.13 and the
     /// RHEL 5/6 era of KVM): hand-written fields whose "long" registers are 4 or 8 bytes depending on
-    /// whether QEMU was qemu-system-i386 or -x86_64, which the stream does not say (docs/formats §Q12).
+    /// whether QEMU was qemu-system-i386 or -x86_64, which the stream does not say (docs/formats §8.12).
     /// The layout is the one crash's loader reads; fields get the names VMState version 12 gives them,
     /// so <see cref="QemuCpuState"/> reads both. Versions 4-8 are read as saved without KVM (KVM added
     /// interrupt-bitmap fields the stream does not flag).

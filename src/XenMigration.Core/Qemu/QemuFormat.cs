@@ -2,7 +2,7 @@ using System;
 
 namespace XenMigration.Qemu
 {
-    /// <summary>Kinds of top-level records in a QEMU migration stream (docs/formats §Q3).</summary>
+    /// <summary>Kinds of top-level records in a QEMU migration stream (docs/formats §8.3).</summary>
     public enum QemuSectionKind
     {
         /// <summary>SECTION_START (0x01): first chunk of an iterative section (RAM).</summary>
@@ -47,7 +47,7 @@ namespace XenMigration.Qemu
         Sparse = 6,
     }
 
-    /// <summary>Constants of the QEMU savevm stream and the libvirt save header (docs/formats §Q1-§Q11).</summary>
+    /// <summary>Constants of the QEMU savevm stream and the libvirt save header (docs/formats §8.1-§8.11).</summary>
     internal static class QemuFormat
     {
         public const uint Magic = 0x5145564D;          // "QEVM"
@@ -65,7 +65,7 @@ namespace XenMigration.Qemu
         public const byte Command = 0x08;
         public const byte SectionFooter = 0x7E;
 
-        // RAM record flags: the low bits of each record's be64 header (§Q8).
+        // RAM record flags: the low bits of each record's be64 header (§8.8).
         public const ulong RamFull = 0x01;
         public const ulong RamZero = 0x02;
         public const ulong RamMemSize = 0x04;
@@ -88,7 +88,7 @@ namespace XenMigration.Qemu
         /// <summary>Largest RAM block count accepted from a MEM_SIZE list.</summary>
         public const int MaxRamBlocks = 4096;
 
-        // libvirt save-image header (§Q11): 16-byte magic, then 19 host-order (little-endian) u32.
+        // libvirt save-image header (§8.11): 16-byte magic, then 19 host-order (little-endian) u32.
         public const int LibvirtHeaderSize = 92;
         public const string LibvirtMagic = "LibvirtQemudSave";
         public const string LibvirtPartialMagic = "LibvirtQemudPart";

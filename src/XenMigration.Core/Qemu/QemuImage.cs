@@ -25,7 +25,7 @@ namespace XenMigration.Qemu
         XenDeviceModelRecord,
     }
 
-    /// <summary>The header of a libvirt save image (docs/formats §Q11).</summary>
+    /// <summary>The header of a libvirt save image (docs/formats §8.11).</summary>
     public sealed class LibvirtSaveHeader
     {
         internal LibvirtSaveHeader(string? filePath, string magic, uint version, uint dataLength, bool wasRunning, LibvirtCompression compression, uint cookieOffset, string xml, string? cookie)
@@ -338,7 +338,7 @@ namespace XenMigration.Qemu
 
         /// <summary>
         /// Finds the JSON VM description at the end of a seekable stream without walking it: a 0x06,
-        /// a be32 length, and JSON that ends exactly at the end (docs/formats §Q9). Null when absent.
+        /// a be32 length, and JSON that ends exactly at the end (docs/formats §8.9). Null when absent.
         /// </summary>
         internal static string? LocateDescription(Stream stream)
         {

@@ -49,7 +49,7 @@ namespace XenMigration.Qemu
             new QemuMemoryRequest(offset, blockName ?? throw new ArgumentNullException(nameof(blockName)), length);
     }
 
-    /// <summary>RAM-block placement and page decoding (docs/formats §Q8).</summary>
+    /// <summary>RAM-block placement and page decoding (docs/formats §8.8).</summary>
     internal static class QemuPages
     {
         private const ulong FourGiB = 1UL << 32;

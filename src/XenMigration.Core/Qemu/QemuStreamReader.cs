@@ -24,7 +24,7 @@ namespace XenMigration.Qemu
     }
 
     /// <summary>
-    /// A pull reader of a QEMU savevm / migration stream (docs/formats §Q1-§Q10), shaped like TarReader:
+    /// A pull reader of a QEMU savevm / migration stream (docs/formats §8.1-§8.10), shaped like TarReader:
     /// <see cref="ReadNext"/> returns one record at a time as bytes arrive; page contents are skipped
     /// (seeked past) unless a memory range asks for them, so memory stays flat as streams grow.
     /// Device bodies are delimited by, in order: the stream's JSON description (found first on a
@@ -464,7 +464,8 @@ namespace XenMigration.Qemu
             while (scanned <= QemuFormat.MaxSectionBody)
             {
                 ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
-                bool atEnd = _source.Length >= 0 && window.Length == _source.Remaining;
+                // A window shorter than asked for is the end of the input, seekable or not.
+                bool atEnd = window.Length < StreamSource.DefaultBufferSize || (_source.Length >= 0 && window.Length == _source.Remaining);
                 for (int i = 0; i + 5 <= window.Length; i++)
                 {
                     if (window[i] != QemuFormat.SectionFooter || BinaryPrimitives.ReadUInt32BigEndian(window.Slice(i + 1)) != id)
@@ -487,6 +488,12 @@ namespace XenMigration.Qemu
 
                 if (window.Length <= FooterProbe || atEnd)
                 {
+                    if (_footers == true)
+                    {
+                        // Every section so far had a footer, and this one's is not before the end.
+                        throw Truncated(Here + window.Length, "the footer of section " + id.ToString(CultureInfo.InvariantCulture) + " (the stream ends inside it, without an EOF record)");
+                    }
+
                     return null;
                 }
 
@@ -759,7 +766,7 @@ namespace XenMigration.Qemu
             }
         }
 
-        // Bytes a description's fields and subsections take, from its sizes (docs/formats §Q9).
+        // Bytes a description's fields and subsections take, from its sizes (docs/formats §8.9).
         private static long StaticSize(VmsdDescription desc, int depth)
         {
             if (depth > 64)

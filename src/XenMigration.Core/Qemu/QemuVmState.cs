@@ -7,7 +7,7 @@ namespace XenMigration.Qemu
 {
     /// <summary>
     /// The decoded state of one VMState description: a device section's body, a struct field or a
-    /// subsection (docs/formats §Q7). Fields come in stream order; an array's elements are one field
+    /// subsection (docs/formats §8.7). Fields come in stream order; an array's elements are one field
     /// each with <see cref="QemuField.Index"/> set, as QEMU's analyze-migration.py unfolds them.
     /// </summary>
     public sealed class QemuVmState

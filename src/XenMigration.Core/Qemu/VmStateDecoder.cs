@@ -7,7 +7,7 @@ using System.Text;
 namespace XenMigration.Qemu
 {
     /// <summary>
-    /// Decodes a VMState body (docs/formats §Q7) with a description: fields in order, each the size the
+    /// Decodes a VMState body (docs/formats §8.7) with a description: fields in order, each the size the
     /// description gives, then the subsections the stream carries (0x05, name, version, body), each
     /// looked up by name in the description, then in the built-in table. Works on a span, so a
     /// description that does not fit the bytes can only fail, never read outside them.

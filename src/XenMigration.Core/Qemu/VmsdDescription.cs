@@ -8,7 +8,7 @@ using System.Text;
 namespace XenMigration.Qemu
 {
     /// <summary>
-    /// A VMState description as QEMU's JSON VM description gives it (docs/formats §Q9): the fields
+    /// A VMState description as QEMU's JSON VM description gives it (docs/formats §8.9): the fields
     /// written, with the bytes each takes, and the subsections that were sent.
     /// </summary>
     internal sealed class VmsdDescription
