@@ -23,6 +23,8 @@ BeforeAll {
     New-TestImage -Path "$save/broken.save" -Xl | Out-Null     # no HVM_CONTEXT: readable, not restorable
     Copy-Item "$fixtures/legacy/hvm-w64.legacy", "$fixtures/legacy/hvm-w32.legacy" -Destination $TestDrive
     Copy-Item "$fixtures/xenstored-4.17/c-2-domains-tx-pending.dump" "$TestDrive/xenstore.dump"
+    Copy-Item "$fixtures/qemu/q35-7.2-stopped.qevm" "$TestDrive/guest.qevm"
+    Copy-Item "$fixtures/qemu/libvirt-pc-7.2-gzip.save" "$TestDrive/libvirt.save"
 
     # What each example must produce.
     $script:expect = @{
@@ -32,6 +34,9 @@ BeforeAll {
         'Test-XenStream'                                     = { param($out) @($out).Count | Should -Be 1; $out.Path | Should -BeLike '*broken.save'; $out.Issues.Code | Should -Contain 'HvmContextMissing' }
         'ConvertTo-XenStreamV2'                              = { param($out) @($out).Count | Should -Be 2; $out | ForEach-Object { $_ | Should -BeTrue }; (Get-ChildItem "$TestDrive/v2").Count | Should -Be 2 }
         'Import-XenstoreDump'                                = { param($out) $out.Count | Should -BeGreaterThan 2; $out | ForEach-Object { $_.Path | Should -BeLike '/local/domain/1/*' } }
+        'Get-QemuDeviceState -Name hpet'                     = { param($out) @($out).Count | Should -Be 1; $out[0].IdStr | Should -Be 'hpet'; $out[0].Fields.Count | Should -BeGreaterThan 3 }
+        'Get-QemuCpuState'                                   = { param($out) ($out | Out-String) | Should -Match '47033'   }   # RIP 0xb7b9
+        'Get-QemuMemory'                                     = { param($out) $out[0].Bytes[0] | Should -Be 0xEA; $out[0].BlockName | Should -Be 'pc.bios' }
     }
 }
 

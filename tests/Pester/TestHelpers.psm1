@@ -11,6 +11,12 @@ function Get-SamplePath {
     (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot "../../samples/$Name")).ProviderPath
 }
 
+function Get-QemuFixturePath {
+    <# A real QEMU 7.2 stream of tests/fixtures/qemu (made by make-fixtures.sh). #>
+    param([Parameter(Mandatory)] [string] $Name)
+    (Resolve-Path -LiteralPath (Join-Path $PSScriptRoot "../fixtures/qemu/$Name")).ProviderPath
+}
+
 function New-TestImage {
     <# Writes a small libxc v3 HVM image (optionally inside libxl and an xl header) to $Path. #>
     param(
@@ -47,4 +53,4 @@ function Copy-Truncated {
     [System.IO.File]::WriteAllBytes($Destination, $bytes[0..($Length - 1)])
 }
 
-Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, New-TestImage, Copy-Truncated
+Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, Get-QemuFixturePath, New-TestImage, Copy-Truncated
