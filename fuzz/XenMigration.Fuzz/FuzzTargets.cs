@@ -1,6 +1,7 @@
 using XenMigration.Framing;
 using XenMigration.Legacy;
 using XenMigration.Libxc;
+using XenMigration.Qemu;
 using XenMigration.Verification;
 using XenMigration.XenStream;
 using XenMigration.Xenstore;
@@ -45,6 +46,14 @@ public static class FuzzTargets
                 Expect(() => LegacyStreamConverter.Convert(copy, Stream.Null, new LegacyConversionOptions { GuestType = guest }));
             }
         },
+        // QEMU streams and their containers (libvirt, Xen DeviceModelRecord0002), collecting one page
+        // of guest memory so the page paths (zero, raw, zlib, XBZRLE) run too.
+        ["qemu"] = s => Expect(() =>
+        {
+            var options = new QemuStreamReaderOptions { Memory = QemuMemoryRequest.Physical(0, 8192) };
+            using QemuImage image = QemuImage.Open(s, leaveOpen: true, options);
+            image.Reader.ReadMemory();
+        }),
         // Xenstore migration dumps.
         ["xenstore"] = s => Expect(() =>
         {

@@ -338,7 +338,7 @@ namespace XenMigration.Qemu
 
             // 2. The built-in table, checked against what follows the body.
             string? why = null;
-            if (kind == QemuSectionKind.Full && VmsdBuiltIn.FindDevice(idstr, (int)version) is VmsdDescription builtIn)
+            if (kind == QemuSectionKind.Full && version <= int.MaxValue && VmsdBuiltIn.FindDevice(idstr, (int)version) is VmsdDescription builtIn)
             {
                 ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
                 try

@@ -76,7 +76,7 @@ namespace XenMigration.Qemu
                     break;
                 }
 
-                int subVersion = (int)BinaryPrimitives.ReadUInt32BigEndian(body.Slice(pos + 2 + nameLength, 4));
+                int subVersion = unchecked((int)BinaryPrimitives.ReadUInt32BigEndian(body.Slice(pos + 2 + nameLength, 4)));
                 VmsdDescription? subDesc = FindSubsection(desc, subName) ?? VmsdBuiltIn.FindSubsection(subName);
                 if (subDesc is null)
                 {

@@ -21,7 +21,25 @@ public class FuzzCorpusTests
         ["legacy/hvm.legacy"] = () => LegacyImages.Build(new LegacySpec { Pages = 2, BatchSize = 2 }),
         ["legacy/pv32.legacy"] = () => LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, Width = 32, GuestWidth = 4, Pages = 2, BatchSize = 2 }),
         ["xenstore/c-1-basic.dump"] = () => File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", "c-1-basic.dump")),
+        ["qemu/xen-devices.qemu"] = () => File.ReadAllBytes(Fixtures.QemuDevicesState),
+        ["qemu/compress.qevm"] = () => File.ReadAllBytes(QemuFixtures.PathOf("pc-7.2-compress.qevm")),
+        ["qemu/libvirt-devices.save"] = () => LibvirtImage(File.ReadAllBytes(Fixtures.QemuDevicesState)),
+        ["qemu/devicemodelrecord.bin"] = () => "DeviceModelRecord0002"u8.ToArray().Concat(BitConverter.GetBytes(new FileInfo(Fixtures.QemuDevicesState).Length is long n ? (uint)n : 0)).Concat(File.ReadAllBytes(Fixtures.QemuDevicesState)).ToArray(),
     };
+
+    // A version 2 libvirt header (little-endian), a short domain XML, then the stream, uncompressed.
+    private static byte[] LibvirtImage(byte[] stream)
+    {
+        byte[] xml = "<domain><name>f</name></domain>\0"u8.ToArray();
+        var header = new List<byte>("LibvirtQemudSave"u8.ToArray());
+        foreach (uint v in new uint[] { 2, (uint)xml.Length, 0, 0, 0 })
+        {
+            header.AddRange(BitConverter.GetBytes(v));
+        }
+
+        header.AddRange(new byte[56]);
+        return header.Concat(xml).Concat(stream).ToArray();
+    }
 
     public static TheoryData<string> Seeds() => new(s_seeds.Keys);
 
