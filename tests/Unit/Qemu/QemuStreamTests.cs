@@ -451,3 +451,93 @@ public class QemuStreamTests
         Assert.Throws<XenFormatException>(() => QemuPages.ApplyXbzrle(page, new byte[] { 0x80, 0x40, 1, 1 }, 0));
     }
 }
+
+/// <summary>RAM records no fixture has (XBZRLE needs many live iterations; MULTIFD_FLUSH QEMU 8.1+), built by hand.</summary>
+public class QemuRamRecordTests
+{
+    private static byte[] RamStream(Action<List<byte>, Action<ulong, int>, Action<string>> body)
+    {
+        var b = new List<byte>();
+        void Be(ulong v, int size)
+        {
+            for (int i = size - 1; i >= 0; i--)
+            {
+                b.Add((byte)(v >> (8 * i)));
+            }
+        }
+
+        void Name(string s)
+        {
+            b.Add((byte)s.Length);
+            b.AddRange(System.Text.Encoding.ASCII.GetBytes(s));
+        }
+
+        b.AddRange("QEVM"u8.ToArray());
+        Be(3, 4);
+        b.Add(1); Be(2, 4); Name("ram"); Be(0, 4); Be(4, 4);
+        Be(0x2000 | 0x04, 8); Name("pc.ram"); Be(0x2000, 8); Be(0x10, 8);
+        b.Add(3); Be(2, 4);
+        body(b, Be, Name);
+        Be(0x10, 8);
+        b.Add(0);
+        return b.ToArray();
+    }
+
+    [Fact]
+    public void XbzrleAndFlushesAndFillPagesReadAsTheLastCopy()
+    {
+        byte[] stream = RamStream((b, be, name) =>
+        {
+            be(0x0000 | 0x08, 8); name("pc.ram"); b.AddRange(Enumerable.Repeat((byte)0x11, 4096));   // page 0: 0x11...
+            be(0x1000 | 0x02 | 0x20, 8); b.Add(0x7F);                                                   // page 1: fill 0x7F (ancient QEMU)
+            be(0x200, 8);                                                                                // MULTIFD_FLUSH alone
+            be(0x0000 | 0x40 | 0x20, 8); b.Add(1); be(4, 2); b.AddRange(new byte[] { 2, 2, 0xAB, 0xCD }); // page 0: bytes 2-3 changed
+        });
+        var options = new QemuStreamReaderOptions { Memory = QemuMemoryRequest.InBlock("pc.ram", 0, 0x2000) };
+        using QemuImage image = QemuImage.Open(new MemoryStream(stream), options: options);
+        var sections = new List<QemuSection>();
+        while (image.Reader.ReadNext() is QemuSection s)
+        {
+            sections.Add(s);
+        }
+
+        QemuRamChunk end = sections[^1].Ram!;
+        Assert.Equal((1L, 1L, 1L, 1L, 1L), (end.Pages, end.ZeroPages, end.FillPages, end.XbzrlePages, end.MultifdFlushes));
+        QemuMemoryRange m = image.Reader.ReadMemory();
+        Assert.Equal(new byte[] { 0x11, 0x11, 0xAB, 0xCD, 0x11 }, m.Bytes[..5]);
+        Assert.All(m.Bytes[0x1000..], x => Assert.Equal(0x7F, x));
+        Assert.Equal(0, m.MissingBytes);
+    }
+
+    [Theory]
+    [InlineData(0x01UL, "obsolete")]
+    [InlineData(0x80UL, "RDMA")]
+    [InlineData(0x400UL, "unknown RAM record flags")]
+    public void FlagsThatCannotBeInAFileAreRefusedWithTheirName(ulong flag, string text)
+    {
+        byte[] stream = RamStream((b, be, name) => be(flag, 8));
+        using QemuImage image = QemuImage.Open(new MemoryStream(stream));
+        image.Reader.ReadNext();
+        var e = Assert.ThrowsAny<XenFormatException>(() => image.Reader.ReadNext());
+        Assert.Contains(text, e.Message);
+        Assert.Equal(XenErrorIds.InvalidRecord, e.ErrorId);
+    }
+
+    [Fact]
+    public void PagesOutsideTheirBlockOrOfUnnamedBlocksAreRefused()
+    {
+        foreach (Action<List<byte>, Action<ulong, int>, Action<string>> body in new Action<List<byte>, Action<ulong, int>, Action<string>>[]
+        {
+            (b, be, name) => { be(0x5000 | 0x02, 8); name("pc.ram"); b.Add(0); },
+            (b, be, name) => { be(0x0000 | 0x02, 8); name("vga.vram"); b.Add(0); },
+            (b, be, name) => { be(0x0000 | 0x02 | 0x20, 8); b.Add(0); },
+        })
+        {
+            using QemuImage image = QemuImage.Open(new MemoryStream(RamStream(body)));
+            image.Reader.ReadNext();
+            var e = Assert.ThrowsAny<XenFormatException>(() => image.Reader.ReadNext());
+            Assert.Equal(XenErrorIds.InvalidRecord, e.ErrorId);
+            Assert.Equal(8 + 1 + 4 + 4 + 4 + 4 + 8 + 7 + 8 + 8 + 1 + 4, e.Offset);
+        }
+    }
+}
