@@ -247,6 +247,41 @@ public class QemuStreamTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Streams))]
+    public void GuestPhysicalPlacementMatchesQemusFlatMemoryView(string name)
+    {
+        (QemuImage image, _) = ReadAll(QemuFixtures.PathOf(name + ".qevm"));
+        using (image)
+        {
+            // `info mtree -f` lines: "start-end (prio n, kind): block [@offset]", for the RAM blocks with an address.
+            int checkedRanges = 0;
+            foreach (string line in File.ReadLines(QemuFixtures.PathOf(name + ".mtree.txt")))
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(line, @"^\s+([0-9a-f]{16})-([0-9a-f]{16}) \(prio \d+, (?:ram|rom)\): (pc\.ram|pc\.bios)(?: @([0-9a-f]{16}))?");
+                if (!m.Success)
+                {
+                    continue;
+                }
+
+                ulong start = ulong.Parse(m.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                ulong end = ulong.Parse(m.Groups[2].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                long offset = m.Groups[4].Success ? long.Parse(m.Groups[4].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) : 0;
+                foreach (ulong gpa in new[] { start, end })
+                {
+                    (int block, long at) = QemuPages.Locate(image.Reader.RamBlocks, gpa);
+                    Assert.True(block >= 0, $"{name}: 0x{gpa:x} is in no block");
+                    Assert.Equal(m.Groups[3].Value, image.Reader.RamBlocks[block].Name);
+                    Assert.Equal(offset + (long)(gpa - start), at);
+                }
+
+                checkedRanges++;
+            }
+
+            Assert.True(checkedRanges >= 5, name + ": too few ranges in the mtree dump");
+        }
+    }
+
     [Fact]
     public void IgnoreSharedStreamsGiveBlockAddressesThatMatchTheMachineTypeRule()
     {
