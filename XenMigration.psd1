@@ -22,6 +22,7 @@
         'Get-QemuCpuState'
         'Get-QemuDeviceState'
         'Get-QemuMemory'
+        'Get-XenHvmContext'
         'Get-XenStreamRecord'
         'Import-XenstoreDump'
         'Test-XenStream'

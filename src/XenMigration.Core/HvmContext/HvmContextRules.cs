@@ -42,7 +42,7 @@ namespace XenMigration.HvmContext
                 _maxVcpus = maxVcpus;
             }
 
-            public void OnEntry(HvmContextEntry e, ReadOnlySpan<byte> prefix)
+            public void OnEntry(HvmEntryDescriptor e, ReadOnlySpan<byte> prefix)
             {
                 if (_count++ == 0)
                 {
@@ -86,7 +86,7 @@ namespace XenMigration.HvmContext
                 }
             }
 
-            private void CheckHeader(HvmContextEntry header, ReadOnlySpan<byte> prefix)
+            private void CheckHeader(HvmEntryDescriptor header, ReadOnlySpan<byte> prefix)
             {
                 if (header.Typecode != HvmContextFormat.HeaderCode)
                 {
@@ -108,7 +108,7 @@ namespace XenMigration.HvmContext
                 }
             }
 
-            private void CheckEntry(ReadOnlySpan<byte> prefix, HvmContextEntry e)
+            private void CheckEntry(ReadOnlySpan<byte> prefix, HvmEntryDescriptor e)
             {
                 HvmTypeInfo? info = HvmContextFormat.TypeOf(e.Typecode);
                 if (info is null)

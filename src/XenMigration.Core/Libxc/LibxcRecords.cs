@@ -378,6 +378,9 @@ namespace XenMigration.Libxc
         public uint Edx { get; }
 #pragma warning restore CS1591
 
+        /// <summary>What the leaf reports (e.g. "Structured extended features"), or null for a leaf this module does not name.</summary>
+        public string? Name => X86.X86Names.CpuidLeafName(Leaf);
+
         /// <inheritdoc/>
         public override string ToString() => Subleaf == NoSubleaf
             ? string.Format(CultureInfo.InvariantCulture, "{0:x8}: {1:x8} {2:x8} {3:x8} {4:x8}", Leaf, Eax, Ebx, Ecx, Edx)
@@ -403,8 +406,29 @@ namespace XenMigration.Libxc
         /// <inheritdoc/>
         public override bool EntriesTruncated => Leaves.Count < LeafCount;
 
+        /// <summary>The CPU vendor string of leaf 0 (e.g. GenuineIntel, AuthenticAMD); null without leaf 0.</summary>
+        public string? Vendor
+        {
+            get
+            {
+                foreach (CpuidLeaf l in Leaves)
+                {
+                    if (l.Leaf == 0)
+                    {
+                        byte[] text = new byte[12];
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(text.AsSpan(0), l.Ebx);
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(text.AsSpan(4), l.Edx);
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(text.AsSpan(8), l.Ecx);
+                        return System.Text.Encoding.ASCII.GetString(text).TrimEnd('\0');
+                    }
+                }
+
+                return null;
+            }
+        }
+
         /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} leaves", LeafCount);
+        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} leaves{1}", LeafCount, Vendor is string v ? ", " + v : string.Empty);
     }
 
     /// <summary>One MSR of X86_MSR_POLICY.</summary>
@@ -425,8 +449,11 @@ namespace XenMigration.Libxc
         /// <summary>Value.</summary>
         public ulong Value { get; }
 
+        /// <summary>The MSR's architectural name (e.g. ARCH_CAPABILITIES, PLATFORM_INFO).</summary>
+        public string Name => X86.X86Names.MsrName(Index);
+
         /// <inheritdoc/>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "0x{0:x}=0x{1:x}", Index, Value);
+        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0} (0x{1:x})=0x{2:x}", Name, Index, Value);
     }
 
     /// <summary>X86_MSR_POLICY (0x12).</summary>

@@ -4,10 +4,10 @@ using XenMigration.Framing;
 
 namespace XenMigration.HvmContext
 {
-    /// <summary>One descriptor + payload of an HVM context blob.</summary>
-    public readonly struct HvmContextEntry
+    /// <summary>The descriptor of one entry of an HVM context blob, as the walker finds it.</summary>
+    internal readonly struct HvmEntryDescriptor
     {
-        internal HvmContextEntry(int offset, ushort typecode, ushort instance, uint length)
+        internal HvmEntryDescriptor(int offset, ushort typecode, ushort instance, uint length)
         {
             Offset = offset;
             Typecode = typecode;
@@ -41,15 +41,15 @@ namespace XenMigration.HvmContext
     internal static class HvmContextWalker
     {
         /// <summary>Receives one entry and the first bytes of its payload (valid only during the call).</summary>
-        public delegate void EntryHandler(HvmContextEntry entry, System.ReadOnlySpan<byte> payloadPrefix);
+        public delegate void EntryHandler(HvmEntryDescriptor entry, System.ReadOnlySpan<byte> payloadPrefix);
 
         /// <summary>How many bytes of each entry's payload the stream walk passes to its callback.</summary>
         public const int PrefixLength = 16;
 
         /// <summary>Walks a blob held in memory and returns its entries.</summary>
-        public static IReadOnlyList<HvmContextEntry> Walk(byte[] blob, out int endOffset, out string? fault, out int faultOffset)
+        public static IReadOnlyList<HvmEntryDescriptor> Walk(byte[] blob, out int endOffset, out string? fault, out int faultOffset)
         {
-            var entries = new List<HvmContextEntry>();
+            var entries = new List<HvmEntryDescriptor>();
             using var stream = new System.IO.MemoryStream(blob, writable: false);
             Walk(stream, blob.Length, (e, _) => entries.Add(e), out endOffset, out fault, out faultOffset);
             return entries;
@@ -95,7 +95,7 @@ namespace XenMigration.HvmContext
 
                 int prefix = (int)System.Math.Min(entryLength, PrefixLength);
                 ReadExactly(blob, buffer, prefix);
-                onEntry(new HvmContextEntry(pos, code, instance, entryLength), new System.ReadOnlySpan<byte>(buffer, 0, prefix));
+                onEntry(new HvmEntryDescriptor(pos, code, instance, entryLength), new System.ReadOnlySpan<byte>(buffer, 0, prefix));
                 Consume(blob, (int)entryLength - prefix, buffer);
                 pos += HvmContextFormat.DescriptorSize + (int)entryLength;
                 if (code == HvmContextFormat.EndCode)

@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using XenMigration.HvmContext;
+using XenMigration.XenStream;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Decodes the HVM context of Xen save images: vCPU registers, local APICs, IOAPIC, PIC, PIT, RTC, HPET, MTRRs, XSAVE and MSR state.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "XenHvmContext", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(HvmContextEntry))]
+    public sealed class GetXenHvmContextCommand : RecordInputCmdlet
+    {
+        private HashSet<HvmTypeCode>? _codes;
+        private HashSet<ushort>? _instances;
+        private readonly Dictionary<string, int> _checkpoints = new Dictionary<string, int>(StringComparer.Ordinal);
+
+        /// <summary>Only entries of these typecodes are written.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public HvmTypeCode[]? TypeCode { get; set; }
+
+        /// <summary>Only entries of these instances (vCPU numbers; PIC 0 master, 1 slave) are written.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public ushort[]? Instance { get; set; }
+
+        private protected override XenRecordType AcceptedType => XenRecordType.HvmContext;
+
+        /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            _codes = TypeCode is null ? null : new HashSet<HvmTypeCode>(TypeCode);
+            _instances = Instance is null ? null : new HashSet<ushort>(Instance);
+        }
+
+        /// <inheritdoc/>
+        protected override void ProcessFile(string path) => Write(path, () => HvmContextDecoder.DecodeFile(path));
+
+        private protected override void ProcessInputRecord(XenStreamRecord record)
+        {
+            // Records piped from one file count as its checkpoints, in the order they arrive.
+            string key = record.FilePath ?? string.Empty;
+            _checkpoints.TryGetValue(key, out int checkpoint);
+            _checkpoints[key] = checkpoint + 1;
+            Write(record.FilePath ?? record.ToString(), () => HvmContextDecoder.DecodeRecord(record, checkpoint));
+        }
+
+        private void Write(string target, Func<IEnumerable<HvmContextEntry>> entries)
+        {
+            try
+            {
+                foreach (HvmContextEntry e in entries())
+                {
+                    if ((_codes is null || _codes.Contains(e.TypeCode)) && (_instances is null || _instances.Contains(e.Instance)))
+                    {
+                        WriteObject(e);
+                    }
+
+                    if (Stopping)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception ex) when (ErrorRecords.IsPerFile(ex) || ex is InvalidOperationException)
+            {
+                WriteError(ErrorRecords.FromException(ex, target));
+            }
+        }
+    }
+}
