@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using XenMigration.X86;
 
 namespace XenMigration.HvmContext
 {
@@ -912,24 +913,6 @@ namespace XenMigration.HvmContext
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "guest os id {0}, hypercall page {1}", Hex(GuestOsId), Hex(HypercallGpa));
     }
 
-    /// <summary>An XSAVE state component.</summary>
-    public sealed class HvmXsaveComponent
-    {
-        internal HvmXsaveComponent(int bit, bool enabled, bool present) { Bit = bit; Enabled = enabled; Present = present; }
-
-        /// <summary>Component number (XCR0 bit).</summary>
-        public int Bit { get; }
-        /// <summary>x87, SSE, AVX, MPX_BNDREGS, ..., PKRU.</summary>
-        public string Name => X86.X86Names.XsaveComponentName(Bit);
-        /// <summary>Enabled in XCR0 (or ever enabled, XCR0_ACCUM).</summary>
-        public bool Enabled { get; }
-        /// <summary>Holds non-initial state (XSTATE_BV bit).</summary>
-        public bool Present { get; }
-
-        /// <inheritdoc/>
-        public override string ToString() => Name + (Present ? " (state)" : string.Empty);
-    }
-
     /// <summary>CPU_XSAVE (16): a vCPU's XCR0 and XSAVE area header.</summary>
     public sealed class HvmCpuXsaveEntry : HvmContextEntry
     {
@@ -939,7 +922,7 @@ namespace XenMigration.HvmContext
             if (s.Length == 0)
             {
                 IsEmpty = true;
-                Components = Array.Empty<HvmXsaveComponent>();
+                Components = Array.Empty<X86XsaveComponent>();
                 return;
             }
 
@@ -948,17 +931,7 @@ namespace XenMigration.HvmContext
             Xcr0Accum = f.U64();
             XstateBv = f.U64At(24 + 512);
             XcompBv = f.U64At(24 + 512 + 8);
-            var components = new List<HvmXsaveComponent>();
-            for (int bit = 0; bit < 64; bit++)
-            {
-                ulong m = 1UL << bit;
-                if (((Xcr0Accum | Xcr0) & m) != 0)
-                {
-                    components.Add(new HvmXsaveComponent(bit, (Xcr0 & m) != 0, (XstateBv & m) != 0));
-                }
-            }
-
-            Components = components;
+            Components = X86Xsave.Components(Xcr0, Xcr0Accum, XstateBv);
         }
 
         /// <summary>True for an empty entry (written by Xen before 4.12).</summary>
@@ -976,7 +949,7 @@ namespace XenMigration.HvmContext
         /// <summary>Bit 63 of XCOMP_BV.</summary>
         public bool Compacted => (XcompBv & 0x8000000000000000UL) != 0;
         /// <summary>The components of XCR0 | XCR0_ACCUM.</summary>
-        public IReadOnlyList<HvmXsaveComponent> Components { get; }
+        public IReadOnlyList<X86XsaveComponent> Components { get; }
 
         /// <inheritdoc/>
         public override string Summary => IsEmpty ? "empty" : string.Format(CultureInfo.InvariantCulture, "xcr0 {0}: {1}", Hex(Xcr0), string.Join(", ", Components));
@@ -1041,24 +1014,6 @@ namespace XenMigration.HvmContext
         public override string Summary => "tsc_adjust " + Hex(TscAdjust);
     }
 
-    /// <summary>An MSR of a CPU_MSR entry or a PV vCPU's MSR record.</summary>
-    public sealed class HvmMsr
-    {
-        internal HvmMsr(uint index, uint reserved, ulong value) { Index = index; Reserved = reserved; Value = value; }
-
-        /// <summary>MSR index.</summary>
-        public uint Index { get; }
-        /// <summary>Architectural name (SPEC_CTRL, XSS, ...).</summary>
-        public string Name => X86.X86Names.MsrName(Index);
-        /// <summary>Reserved (must be 0).</summary>
-        public uint Reserved { get; }
-        /// <summary>Value.</summary>
-        public ulong Value { get; }
-
-        /// <inheritdoc/>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}=0x{1:x}", Name, Value);
-    }
-
     /// <summary>CPU_MSR (20): a vCPU's MSRs.</summary>
     public sealed class HvmCpuMsrEntry : HvmContextEntry
     {
@@ -1067,10 +1022,10 @@ namespace XenMigration.HvmContext
         {
             Count = f.U32();
             f.Skip(4);
-            var msrs = new List<HvmMsr>((int)count);
+            var msrs = new List<X86Msr>((int)count);
             for (uint i = 0; i < count; i++)
             {
-                msrs.Add(new HvmMsr(f.U32(), f.U32(), f.U64()));
+                msrs.Add(new X86Msr(f.U32(), f.U32(), f.U64()));
             }
 
             Msrs = msrs;
@@ -1079,7 +1034,7 @@ namespace XenMigration.HvmContext
         /// <summary>The count the entry declares.</summary>
         public uint Count { get; }
         /// <summary>The MSRs.</summary>
-        public IReadOnlyList<HvmMsr> Msrs { get; }
+        public IReadOnlyList<X86Msr> Msrs { get; }
 
         /// <inheritdoc/>
         public override string Summary => string.Join(", ", Msrs);

@@ -47,6 +47,72 @@ namespace XenMigration.Libxc
         /// <summary>True when <paramref name="index"/> names a defined param.</summary>
         public static bool IsDefined(ulong index) => index < (ulong)s_names.Length && s_names[index] is not null;
 
+        private static readonly string[] s_viridianBits =
+        {
+            "base+freq", "no_freq", "time_ref_count", "reference_tsc", "hcall_remote_tlb_flush", "apic_assist",
+            "crash_ctl", "synic", "stimer", "hcall_ipi", "ex_processor_masks", "no_vp_limit", "cpu_hotplug",
+        };
+
+        /// <summary>
+        /// What a param's value means, for the params whose values params.h defines (callback IRQ
+        /// routing, Viridian features, timer mode, altp2m mode, ...); null for plain numbers and frames.
+        /// </summary>
+        public static string? Describe(ulong index, ulong value)
+        {
+            switch (index)
+            {
+                case CallbackIrq:
+                    switch (value >> 56)
+                    {
+                        case 0: return value == 0 ? "none" : "GSI " + (value & 0x00FFFFFFFFFFFFFFUL).ToString(CultureInfo.InvariantCulture);
+                        case 1: return string.Format(CultureInfo.InvariantCulture, "PCI INTx: domain {0}, bus {1}, devfn 0x{2:x2} (device {3}, function {4}), INT{5}", (value >> 32) & 0xFFFF, (value >> 16) & 0xFFFF, (value >> 8) & 0xFF, ((value >> 8) & 0xFF) >> 3, (value >> 8) & 7, (char)('A' + (int)(value & 3)));
+                        case 2: return string.Format(CultureInfo.InvariantCulture, "vector 0x{0:x2}", value & 0xFF);
+                        default: return string.Format(CultureInfo.InvariantCulture, "unknown callback type {0}", value >> 56);
+                    }
+
+                case Viridian:
+                {
+                    var names = new System.Collections.Generic.List<string>();
+                    for (int bit = 0; bit < 64; bit++)
+                    {
+                        if ((value & (1UL << bit)) != 0)
+                        {
+                            names.Add(bit < s_viridianBits.Length ? s_viridianBits[bit] : "bit" + bit.ToString(CultureInfo.InvariantCulture));
+                        }
+                    }
+
+                    return names.Count == 0 ? "disabled" : string.Join(", ", names);
+                }
+
+                case TimerMode:
+                    return value switch
+                    {
+                        0 => "delay_for_missed_ticks",
+                        1 => "no_delay_for_missed_ticks",
+                        2 => "no_missed_ticks_pending",
+                        3 => "one_missed_tick_pending",
+                        _ => "unknown timer mode",
+                    };
+                case HpetEnabled:
+                case 16:   // VPT_ALIGN
+                    return value != 0 ? "true" : "false";
+                case AcpiIoportsLocation:
+                    return value switch { 0 => "old PM1a/TMR ports (0x1F40...)", 1 => "QEMU ports (0xB000...)", _ => "unknown" };
+                case 31:   // TRIPLE_FAULT_REASON: a SCHEDOP_shutdown code
+                    return value switch { 0 => "poweroff", 1 => "reboot", 2 => "suspend", 3 => "crash", 4 => "watchdog", 5 => "soft_reset", _ => "unknown shutdown code" };
+                case 35:   // ALTP2M
+                    return value switch { 0 => "disabled", 1 => "mixed", 2 => "external", 3 => "limited", _ => "unknown altp2m mode" };
+                case X87FipWidth:
+                    return value switch { 0 => "default", 4 => "4 bytes", 8 => "8 bytes", _ => "invalid width" };
+                case Vm86TssSized:
+                    return string.Format(CultureInfo.InvariantCulture, "address 0x{0:x}, size {1}", value & 0xFFFFFFFF, value >> 32);
+                case McaCap:
+                    return (value & 1) != 0 ? "LMCE" : "none";
+                default:
+                    return null;
+            }
+        }
+
         /// <summary>The param's name, or "UNDEFINED_n" for indexes params.h does not define.</summary>
         public static string NameOf(ulong index) => IsDefined(index)
             ? s_names[index]!

@@ -69,6 +69,7 @@ namespace XenMigration.Libxc
                         reservedValue = (reservedValue << 8) | reserved[i];
                     }
 
+                    d.GuestWidth = width;
                     return new PvInfoRecord(d.Decoded(frame, XenLayer.Libxc, type), width, levels, reservedValue);
                 }
 
@@ -90,7 +91,7 @@ namespace XenMigration.Libxc
                     var r = new SpanReader(d.Frames.ReadFixed(8, "the vcpu id"));
                     uint vcpu = r.U32();
                     uint reserved = r.U32();
-                    return new PvVcpuRecord(d.Payload(frame, XenLayer.Libxc, type), vcpu, reserved);
+                    return new PvVcpuRecord(d.Payload(frame, XenLayer.Libxc, type), vcpu, reserved, d.GuestWidth);
                 }
 
                 case LibxcFormat.SharedInfo:

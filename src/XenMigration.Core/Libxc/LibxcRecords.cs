@@ -213,12 +213,25 @@ namespace XenMigration.Libxc
     /// <summary>X86_PV_VCPU_BASIC, _EXTENDED, _XSAVE or _MSRS: one vCPU's state blob.</summary>
     public sealed class PvVcpuRecord : XenStreamRecord
     {
-        internal PvVcpuRecord(in RecordContext context, uint vcpuId, uint reserved)
+        internal PvVcpuRecord(in RecordContext context, uint vcpuId, uint reserved, int? guestWidth)
             : base(context)
         {
             VcpuId = vcpuId;
             Reserved = reserved;
+            GuestWidth = guestWidth;
         }
+
+        /// <summary>The guest's width in bytes (4 or 8) from the X86_PV_INFO before this record; null without one.</summary>
+        public int? GuestWidth { get; }
+
+        /// <summary>
+        /// Reads and decodes the context blob: <see cref="PvVcpuBasicContext"/> (registers, trap table,
+        /// control registers, callbacks), <see cref="PvVcpuExtendedContext"/>, <see cref="PvVcpuMsrsContext"/>
+        /// (MSRs with names) or <see cref="PvVcpuXsaveContext"/> (XCR0 and the XSAVE header). The
+        /// blob is read from the reader while the record is current, else from its file.
+        /// </summary>
+        /// <exception cref="XenFormatException">The blob does not have its type's layout.</exception>
+        public PvVcpuContext ReadContext() => PvVcpuContext.Decode(this, HvmContext.HvmContextDecoder.ReadPayload(this));
 
         /// <summary>The vCPU.</summary>
         public uint VcpuId { get; }
@@ -293,6 +306,9 @@ namespace XenMigration.Libxc
         public string Name => HvmParamNames.NameOf(Index);
         /// <summary>Value.</summary>
         public ulong Value { get; }
+
+        /// <summary>What the value means, for params whose values params.h defines (CALLBACK_IRQ, VIRIDIAN, TIMER_MODE, ALTP2M, ...); null otherwise.</summary>
+        public string? Meaning => HvmParamNames.Describe(Index, Value);
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}=0x{1:x}", Name, Value);

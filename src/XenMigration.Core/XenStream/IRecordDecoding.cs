@@ -12,6 +12,9 @@ namespace XenMigration.XenStream
 
         StreamSource Source { get; }
 
+        /// <summary>The PV guest width in bytes (4 or 8) from the last X86_PV_INFO, for the vCPU records after it.</summary>
+        int? GuestWidth { get; set; }
+
         /// <summary>Context of a record whose body is fully decoded (the rest of the body is skipped now).</summary>
         RecordContext Decoded(RecordFrame frame, XenLayer layer, XenRecordType type);
 

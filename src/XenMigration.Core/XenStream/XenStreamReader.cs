@@ -42,6 +42,8 @@ namespace XenMigration.XenStream
 
         internal bool IsDisposed => _disposed;
 
+        int? IRecordDecoding.GuestWidth { get; set; }
+
         /// <summary>
         /// The most entries (pfns, params, CPUID leaves, MSRs, key/value pairs) a record keeps in
         /// memory; the rest are counted and checked as they stream past, so memory stays bounded
