@@ -24,6 +24,7 @@ BeforeAll {
     Copy-Item "$fixtures/legacy/hvm-w64.legacy", "$fixtures/legacy/hvm-w32.legacy" -Destination $TestDrive
     Copy-Item "$fixtures/xenstored-4.17/c-2-domains-tx-pending.dump" "$TestDrive/xenstore.dump"
     Copy-Item "$fixtures/qemu/q35-7.2-stopped.qevm" "$TestDrive/guest.qevm"
+    New-HpetImage -Path "$TestDrive/win.save" -Timer0Config 0xf0000000002934 | Out-Null   # the frozen image of the xen-devel report
     Copy-Item "$fixtures/qemu/libvirt-pc-7.2-gzip.save" "$TestDrive/libvirt.save"
 
     # What each example must produce.
@@ -35,6 +36,8 @@ BeforeAll {
         'ConvertTo-XenStreamV2'                              = { param($out) @($out).Count | Should -Be 2; $out | ForEach-Object { $_ | Should -BeTrue }; (Get-ChildItem "$TestDrive/v2").Count | Should -Be 2 }
         'Import-XenstoreDump'                                = { param($out) $out.Count | Should -BeGreaterThan 2; $out | ForEach-Object { $_.Path | Should -BeLike '/local/domain/1/*' } }
         'Get-QemuDeviceState -Name hpet'                     = { param($out) @($out).Count | Should -Be 1; $out[0].IdStr | Should -Be 'hpet'; $out[0].Fields.Count | Should -BeGreaterThan 3 }
+        'Get-XenHvmContext -TypeCode Hpet'                  = { param($out) $out.Count | Should -Be 3; $out[0].Periodic | Should -BeFalse; $out[0].Route | Should -Be 20 }
+        'Get-XenHvmContext -Path ./win.save -TypeCode Cpu'   = { param($out) ($out | Out-String) | Should -Match 'Instance' }
         'Get-QemuCpuState'                                   = { param($out) ($out | Out-String) | Should -Match '47033'   }   # RIP 0xb7b9
         'Get-QemuMemory'                                     = { param($out) $out[0].Bytes[0] | Should -Be 0xEA; $out[0].BlockName | Should -Be 'pc.bios' }
     }

@@ -46,6 +46,36 @@ function New-TestImage {
     [System.IO.FileInfo]::new($Path)
 }
 
+function New-HpetImage {
+    <# An xl save file of an HVM guest whose HVM context holds the HPET state published on xen-devel
+       (April 2021): timer 0's config is the parameter (0x...2934 froze, 0x...293c resumed). #>
+    param([Parameter(Mandatory)] [string] $Path, [uint64] $Timer0Config = 0xf0000000002934, [uint64] $Counter = 0x97b90bc74)
+    $t = [System.Collections.Generic.List[System.ValueTuple[uint64, uint64, uint64]]]::new()
+    $t.Add([System.ValueTuple[uint64, uint64, uint64]]::new($Timer0Config, 0xfd4aa84cL, 0))
+    $t.Add([System.ValueTuple[uint64, uint64, uint64]]::new(0xf0000000000130, 0xffffffffL, 0))
+    $t.Add([System.ValueTuple[uint64, uint64, uint64]]::new(0xf0000000000130, 0xffffffffL, 0))
+    $cpu = [byte[]]::new(1032)
+    $blob = [XenMigration.HvmContext.HvmContextBuilder]::new().AddHeader(0x906ea, 0).
+        Add([XenMigration.HvmContext.HvmTypeCode]::Cpu, 0, $cpu).
+        AddHpet(0xf424008086a201, 3, 0, $Counter, $t, [uint64[]](0xee6b2, 0, 0)).AddEnd().ToArray()
+    $stream = [System.IO.File]::Create($Path)
+    $w = [XenMigration.XenStream.XenStreamWriter]::new($stream, $false, 134217728)
+    try {
+        $w.WriteXlHeader([XenMigration.Xl.XlMandatoryFlags]'Json, StreamV2', '{"c_info":{"name":"win10"}}', $false)
+        $w.WriteLibxlHeader(0); $w.WriteEmptyRecord(1)
+        $w.WriteImageHeader(3, 0)
+        $w.WriteDomainHeader([XenMigration.Libxc.XenGuestType]::Hvm, 4, 12, 12)
+        $w.WriteEmptyRecord(0x10)
+        $w.WriteHvmContext($blob)
+        $w.WriteEmptyRecord(0)
+        $w.WriteEmptyRecord(0)
+    }
+    finally {
+        $w.Dispose()
+    }
+    [System.IO.FileInfo]::new($Path)
+}
+
 function Copy-Truncated {
     <# Copies the first $Length bytes of $Source to $Destination. #>
     param([string] $Source, [string] $Destination, [long] $Length)
@@ -53,4 +83,4 @@ function Copy-Truncated {
     [System.IO.File]::WriteAllBytes($Destination, $bytes[0..($Length - 1)])
 }
 
-Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, Get-QemuFixturePath, New-TestImage, Copy-Truncated
+Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, Get-QemuFixturePath, New-HpetImage, New-TestImage, Copy-Truncated
