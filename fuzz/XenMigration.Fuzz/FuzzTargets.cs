@@ -1,5 +1,6 @@
 using XenMigration.Framing;
 using XenMigration.Legacy;
+using XenMigration.HvmContext;
 using XenMigration.Libxc;
 using XenMigration.Qemu;
 using XenMigration.Verification;
@@ -53,6 +54,16 @@ public static class FuzzTargets
             var options = new QemuStreamReaderOptions { Memory = QemuMemoryRequest.Physical(0, 8192) };
             using QemuImage image = QemuImage.Open(s, leaveOpen: true, options);
             image.Reader.ReadMemory();
+        }),
+        // An HVM context blob, every entry decoded (the verifier's walk is in "stream").
+        ["hvmcontext"] = s => Expect(() =>
+        {
+            var blob = new MemoryStream();
+            s.CopyTo(blob);
+            foreach (var entry in HvmContextDecoder.Decode(blob.ToArray()))
+            {
+                _ = entry.Summary;
+            }
         }),
         // Xenstore migration dumps.
         ["xenstore"] = s => Expect(() =>

@@ -21,6 +21,7 @@ public class FuzzCorpusTests
         ["legacy/hvm.legacy"] = () => LegacyImages.Build(new LegacySpec { Pages = 2, BatchSize = 2 }),
         ["legacy/pv32.legacy"] = () => LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, Width = 32, GuestWidth = 4, Pages = 2, BatchSize = 2 }),
         ["xenstore/c-1-basic.dump"] = () => File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", "c-1-basic.dump")),
+        ["hvmcontext/hvm-2vcpu.ctx"] = () => Images.HvmContextBlob(2),
         ["qemu/xen-devices.qemu"] = () => File.ReadAllBytes(Fixtures.QemuDevicesState),
         ["qemu/compress.qevm"] = () => File.ReadAllBytes(QemuFixtures.PathOf("pc-7.2-compress.qevm")),
         ["qemu/libvirt-devices.save"] = () => LibvirtImage(File.ReadAllBytes(Fixtures.QemuDevicesState)),
