@@ -18,7 +18,7 @@ namespace XenMigration.Framing
     internal sealed class StreamSource : IDisposable
     {
         /// <summary>Default buffer: big enough that one-page records are skipped inside it.</summary>
-        public const int DefaultBufferSize = 64 * 1024;
+        public const int DefaultBufferSize = 256 * 1024;
 
         private readonly Stream _stream;
         private readonly bool _leaveOpen;

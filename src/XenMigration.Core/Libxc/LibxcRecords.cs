@@ -133,6 +133,10 @@ namespace XenMigration.Libxc
         public uint Reserved { get; }
         /// <summary>The PFN entries with their page types (the first 65,536 when <see cref="XenStreamRecord.EntriesTruncated"/>).</summary>
         public IReadOnlyList<PageFrame> Frames => _frames;
+
+        // The same entries, for the verifier's per-entry loop.
+        internal PageFrame[] FrameArray => _frames;
+
         /// <summary>Entries whose page contents are in the record.</summary>
         public long DataPageCount { get; }
         /// <summary>Offset of the first page's contents (same as <see cref="XenStreamRecord.PayloadOffset"/>).</summary>

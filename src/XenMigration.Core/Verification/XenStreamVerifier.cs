@@ -60,11 +60,18 @@ namespace XenMigration.Verification
             try
             {
                 XenStreamRecord? record;
+                long count = 0;
                 while ((record = reader.ReadNext()) is not null)
                 {
                     session.OnRecord(record, reader);
-                    options.Progress?.Invoke(reader.Position, reader.Length);
-                    options.CancellationToken.ThrowIfCancellationRequested();
+
+                    // Every 256 records (or a record over a megabyte): a stream of one-page records
+                    // has 262,144 of them per GiB, and a callback each would cost more than its checks.
+                    if ((++count & 0xFF) == 0 || record.Length > (1 << 20))
+                    {
+                        options.Progress?.Invoke(reader.Position, reader.Length);
+                        options.CancellationToken.ThrowIfCancellationRequested();
+                    }
                 }
 
                 session.OnEnd(reader);
@@ -562,24 +569,45 @@ namespace XenMigration.Verification
                     Add(XenIssueCodes.ReservedField, p.Offset + 12, p, Fmt("the reserved field after the count is 0x{0:x}", p.Reserved));
                 }
 
-                for (int i = 0; i < p.Frames.Count; i++)
+                if (FirstOddFrame(p.FrameArray) >= 0)
                 {
-                    PageFrame f = p.Frames[i];
-                    long at = p.Offset + 16 + (8L * i);
-                    if (!LibxcFormat.IsValidPageType((int)f.Type))
+                    for (int i = 0; i < p.Frames.Count; i++)
                     {
-                        if (Describe(XenIssueCodes.PageTypeInvalid)) Add(XenIssueCodes.PageTypeInvalid, at, p, Fmt("pfn 0x{0:x} has reserved page type 0x{1:x}", f.Pfn, (int)f.Type));
-                    }
+                        PageFrame f = p.Frames[i];
+                        long at = p.Offset + 16 + (8L * i);
+                        if (!LibxcFormat.IsValidPageType((int)f.Type))
+                        {
+                            if (Describe(XenIssueCodes.PageTypeInvalid)) Add(XenIssueCodes.PageTypeInvalid, at, p, Fmt("pfn 0x{0:x} has reserved page type 0x{1:x}", f.Pfn, (int)f.Type));
+                        }
 
-                    if (f.ReservedBits != 0)
-                    {
-                        if (Describe(XenIssueCodes.ReservedField)) Add(XenIssueCodes.ReservedField, at, p, Fmt("pfn 0x{0:x} has reserved bits 52-59 set (0x{1:x}); Xen ignores them, Xen's python verifier rejects them", f.Pfn, f.ReservedBits));
+                        if (f.ReservedBits != 0)
+                        {
+                            if (Describe(XenIssueCodes.ReservedField)) Add(XenIssueCodes.ReservedField, at, p, Fmt("pfn 0x{0:x} has reserved bits 52-59 set (0x{1:x}); Xen ignores them, Xen's python verifier rejects them", f.Pfn, f.ReservedBits));
+                        }
                     }
                 }
 
                 // Entries beyond those the reader kept were checked as they streamed past.
                 Unkept(XenIssueCodes.PageTypeInvalid, p, p.UnkeptInvalidTypes, p.Offset + 16, 8, "pfn entries have a reserved page type");
                 Unkept(XenIssueCodes.ReservedField, p, p.UnkeptReservedBits, p.Offset + 16, 8, "pfn entries have reserved bits 52-59 set");
+            }
+
+            // The first entry with a reserved page type or reserved bits, or -1: the common case (none)
+            // is one optimized pass, and only a batch with a break is walked again for its messages.
+            [System.Runtime.CompilerServices.MethodImpl(Hot.Optimize)]
+            private static int FirstOddFrame(PageFrame[] frames)
+            {
+                for (int i = 0; i < frames.Length; i++)
+                {
+                    ulong w = frames[i].Word;
+                    int type = (int)(w >> LibxcFormat.PageTypeShift);
+                    if ((type > 0x4 && type < 0x9) || (w & LibxcFormat.PfnReservedMask) != 0)
+                    {
+                        return i;
+                    }
+                }
+
+                return -1;
             }
 
             // One issue for the rule breaks among a record's unkept entries: how many, and the first.
