@@ -12,7 +12,7 @@ namespace XenMigration.XenStream
         /// <summary>Records whose body is longer are refused (default: Xen's REC_LENGTH_MAX, 128 MiB).</summary>
         public long MaxRecordLength { get; set; } = LibxcFormat.MaxRecordLength;
 
-        /// <summary>Read buffer size (default 64 KiB).</summary>
+        /// <summary>Read buffer size (default 256 KiB: fewer, larger reads; see docs/performance.md).</summary>
         public int BufferSize { get; set; } = StreamSource.DefaultBufferSize;
     }
 }
