@@ -283,6 +283,11 @@ namespace XenMigration.Qemu
             uint wasRunning = Field(2);
             uint compressed = version >= 2 ? Field(3) : 0;
             uint cookieOffset = version >= 2 ? Field(4) : 0;
+            if (compressed > (uint)LibvirtCompression.Sparse)
+            {
+                throw new XenFormatException(XenErrorIds.InvalidHeader, string.Format(CultureInfo.InvariantCulture, "The libvirt save header's compression format is {0}; libvirt defines 0-6.", compressed), 28);
+            }
+
             if (version is < 1 or > 2)
             {
                 throw new XenFormatException(XenErrorIds.UnsupportedVersion, string.Format(CultureInfo.InvariantCulture, "libvirt save image version {0} is not supported (versions 1 and 2 are).", version), 16);
@@ -311,7 +316,7 @@ namespace XenMigration.Qemu
                 case LibvirtCompression.Gzip:
                     // Offsets are then in the decompressed stream: the file's gzip bytes have no record boundaries.
                     options.BaseOffset = 0;
-                    return new QemuImage(new QemuStreamReader(new GZipStream(stream, CompressionMode.Decompress, leaveOpen), false, options), QemuContainer.Libvirt, 0, header, null);
+                    return new QemuImage(new QemuStreamReader(new DecompressedStream(new GZipStream(stream, CompressionMode.Decompress, leaveOpen), "gzip"), false, options), QemuContainer.Libvirt, 0, header, null);
                 default:
                     string tool = QemuFormat.CompressorCommand(header.Compression);
                     throw new XenFormatException(

@@ -79,3 +79,32 @@ public class FuzzCorpusTests
         }
     }
 }
+
+/// <summary>
+/// Inputs on which AFL++ once crashed a target (fuzz/regressions/&lt;target&gt;/, kept as found): each
+/// must now be refused with a format error, or read.
+/// </summary>
+public class FuzzRegressionTests
+{
+    public static TheoryData<string> Findings()
+    {
+        var data = new TheoryData<string>();
+        string dir = Path.Combine(Fixtures.RepoRoot, "fuzz", "regressions");
+        foreach (string file in Directory.GetFiles(dir, "*", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal))
+        {
+            data.Add(Path.GetRelativePath(dir, file).Replace('\\', '/'));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Findings))]
+    public void AnInputThatOnceCrashedIsACleanRefusalNow(string name)
+    {
+        Action<Stream> target = FuzzTargets.All[name.Split('/')[0]];
+        byte[] data = File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "fuzz", "regressions", name));
+        var ex = Record.Exception(() => target(new MemoryStream(data)));
+        Assert.True(ex is null, $"{name}: {ex?.GetType().Name}: {ex?.Message}\n{ex?.StackTrace}");
+    }
+}
