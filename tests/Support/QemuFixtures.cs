@@ -21,7 +21,7 @@ public static class QemuFixtures
     public static readonly string[] Streams =
     {
         "pc-7.2-stopped", "q35-7.2-stopped", "pc-7.2-live", "pc-7.2-compress", "pc-7.2-ignore-shared",
-        "pc-i440fx-2.2-stopped", "pc-7.2-novmdesc",
+        "pc-i440fx-2.2-stopped", "pc-7.2-novmdesc", "pc-7.2-devices",
     };
 
     /// <summary>Registers per CPU from `info registers -a`: name → value (segments: "selector base limit flags").</summary>

@@ -14,6 +14,7 @@ public class QemuAnalyzerOracleTests
     [InlineData("pc-7.2-stopped")]
     [InlineData("q35-7.2-stopped")]
     [InlineData("pc-7.2-live")]
+    [InlineData("pc-7.2-devices")]
     public void FieldsEqualTheAnalyzers(string name)
     {
         Skip.If(QemuAnalyzer.Missing is not null, QemuAnalyzer.Missing);

@@ -74,10 +74,12 @@ public class QemuStreamTests
         }
     }
 
-    [Fact]
-    public void TheBuiltInTableDecodesAStreamFromAPipeAsTheDescriptionDoes()
+    [Theory]
+    [InlineData("pc-7.2-stopped")]
+    [InlineData("pc-7.2-devices")]   // cirrus VGA, e1000, rtl8139, USB tablet, AHCI
+    public void TheBuiltInTableDecodesAStreamFromAPipeAsTheDescriptionDoes(string name)
     {
-        string file = QemuFixtures.PathOf("pc-7.2-stopped.qevm");
+        string file = QemuFixtures.PathOf(name + ".qevm");
         (QemuImage image, List<QemuRecord> withDescription) = ReadAll(file);
         image.Dispose();
         using var pipe = QemuImage.Open(new NonSeekableStream(File.OpenRead(file), 1000));
