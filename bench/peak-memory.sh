@@ -23,6 +23,10 @@ for f in hvm-1g-1024.libxc hvm-1g-1.libxc; do
     measure "Get-XenStreamRecord $f | Out-Null" "Get-XenStreamRecord $dir/$f | Out-Null"
     measure "Test-XenStream $f" "Test-XenStream $dir/$f"
 done
+measure "Get-XenHvmContext hvm-1g-1.libxc | Out-Null" "Get-XenHvmContext $dir/hvm-1g-1.libxc | Out-Null"
+measure "Get-QemuDeviceState qemu-1g.qevm | Out-Null" "Get-QemuDeviceState $dir/qemu-1g.qevm | Out-Null"
+measure "Get-QemuMemory qemu-1g.qevm -Address 0x3FFFF000" "Get-QemuMemory $dir/qemu-1g.qevm -Address 0x3FFFF000 | Out-Null"
+measure "Get-QemuMemory qemu-1g.qevm -Address 0 -Length 256MB" "Get-QemuMemory $dir/qemu-1g.qevm -Address 0 -Length 256MB | Out-Null"
 mkfifo "$out/pipe"
 cat "$dir/hvm-1g-1.libxc" > "$out/pipe" &
 measure 'Test-XenStream hvm-1g-1.libxc through a named pipe' "Test-XenStream $out/pipe"

@@ -185,7 +185,7 @@ namespace XenMigration.Qemu
         /// Applies an XBZRLE delta to the previous copy of a page, in place: alternating ULEB128
         /// run lengths, unchanged bytes then new bytes (migration/xbzrle.c).
         /// </summary>
-        public static void ApplyXbzrle(byte[] page, ReadOnlySpan<byte> delta, long at)
+        public static void ApplyXbzrle(Span<byte> page, ReadOnlySpan<byte> delta, long at)
         {
             int d = 0, p = 0;
             while (d < delta.Length)
@@ -208,7 +208,7 @@ namespace XenMigration.Qemu
                     throw Bad(at, "a changed run passes the end of the page or of the delta");
                 }
 
-                delta.Slice(d, nzrun).CopyTo(page.AsSpan(p));
+                delta.Slice(d, nzrun).CopyTo(page.Slice(p));
                 d += nzrun;
                 p += nzrun;
             }
@@ -240,18 +240,27 @@ namespace XenMigration.Qemu
     }
 
     /// <summary>
-    /// Collects the pages of one requested range while the stream is read, last copy winning. Holds
-    /// only the pages of the range, so memory is bounded by the request, not by the stream.
+    /// Collects the pages of one requested range while the stream is read, last copy winning. Pages
+    /// the range covers whole are written straight into the result; only the (at most two) partly
+    /// covered pages at the range's ends of each block piece are kept whole beside it. Memory is the
+    /// size of the request, not of the stream.
     /// </summary>
     internal sealed class QemuMemoryCollector
     {
+        private const int Page = QemuFormat.TargetPageSize;
         private readonly QemuMemoryRequest _request;
-        private readonly Dictionary<long, byte[]> _pages = new Dictionary<long, byte[]>();
+        private readonly byte[] _result;
+        private readonly Dictionary<long, int> _whole = new Dictionary<long, int>();          // page → offset in _result
+        private readonly Dictionary<long, byte[]?> _partial = new Dictionary<long, byte[]?>();  // page → its last copy
         private readonly List<(int Block, long Offset, int Length, int Target)> _pieces = new List<(int, long, int, int)>();
-        private readonly HashSet<long> _wanted = new HashSet<long>();
+        private readonly HashSet<long> _seen = new HashSet<long>();
         private IReadOnlyList<QemuRamBlock>? _blocks;
 
-        public QemuMemoryCollector(QemuMemoryRequest request) => _request = request;
+        public QemuMemoryCollector(QemuMemoryRequest request)
+        {
+            _request = request;
+            _result = new byte[request.Length];
+        }
 
         private static long Key(int block, long page) => ((long)block << 44) | page;
 
@@ -260,7 +269,8 @@ namespace XenMigration.Qemu
         {
             _blocks = blocks;
             _pieces.Clear();
-            _wanted.Clear();
+            _whole.Clear();
+            _partial.Clear();
             if (_request.BlockName is string name)
             {
                 foreach (QemuRamBlock b in blocks)
@@ -275,12 +285,12 @@ namespace XenMigration.Qemu
                 return;
             }
 
-            // Guest-physical: walk the range a page at a time, so block boundaries and the 4 GiB split are honoured.
+            // Guest-physical: a page at a time, so block boundaries and the 4 GiB split are honoured.
             int done = 0;
             while (done < _request.Length)
             {
                 ulong gpa = _request.Address + (ulong)done;
-                int chunk = (int)Math.Min(_request.Length - done, QemuFormat.TargetPageSize - (long)(gpa % QemuFormat.TargetPageSize));
+                int chunk = (int)Math.Min(_request.Length - done, Page - (long)(gpa % Page));
                 (int block, long offset) = QemuPages.Locate(blocks, gpa);
                 if (block >= 0)
                 {
@@ -295,43 +305,89 @@ namespace XenMigration.Qemu
         private void Add(int block, long offset, int length, int target)
         {
             _pieces.Add((block, offset, length, target));
-            for (long page = offset / QemuFormat.TargetPageSize; page <= (offset + length - 1) / QemuFormat.TargetPageSize; page++)
+            for (long at = offset; at < offset + length;)
             {
-                _wanted.Add(Key(block, page));
+                long page = at / Page;
+                int inPage = (int)(at % Page);
+                int n = (int)Math.Min(Page - inPage, offset + length - at);
+                long key = Key(block, page);
+                if (inPage == 0 && n == Page && !_partial.ContainsKey(key))
+                {
+                    _whole[key] = target + (int)(at - offset);
+                }
+                else
+                {
+                    _whole.Remove(key);
+                    _partial[key] = null;
+                }
+
+                at += n;
             }
         }
 
-        public bool Wants(int block, long page) => _wanted.Contains(Key(block, page));
+        public bool Wants(int block, long page)
+        {
+            long key = Key(block, page);
+            return _whole.ContainsKey(key) || _partial.ContainsKey(key);
+        }
 
         public void Fill(int block, long page, byte value)
         {
-            if (Wants(block, page))
+            long key = Key(block, page);
+            Span<byte> target = Target(key, create: true);
+            if (!target.IsEmpty)
             {
-                byte[] p = new byte[QemuFormat.TargetPageSize];
-                if (value != 0)
-                {
-                    p.AsSpan().Fill(value);
-                }
-
-                _pages[Key(block, page)] = p;
+                target.Fill(value);
+                _seen.Add(key);
             }
         }
 
-        public void Store(int block, long page, ReadOnlySpan<byte> bytes) => _pages[Key(block, page)] = bytes.ToArray();
+        public void Store(int block, long page, ReadOnlySpan<byte> bytes)
+        {
+            long key = Key(block, page);
+            Span<byte> target = Target(key, create: true);
+            if (!target.IsEmpty)
+            {
+                bytes.CopyTo(target);
+                _seen.Add(key);
+            }
+        }
 
         public void ApplyXbzrle(int block, long page, ReadOnlySpan<byte> delta, long at)
         {
-            if (!_pages.TryGetValue(Key(block, page), out byte[]? old))
+            long key = Key(block, page);
+            if (!_seen.Contains(key))
             {
                 throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X}: an XBZRLE page for a page the stream never sent before.", at), at);
             }
 
-            QemuPages.ApplyXbzrle(old, delta, at);
+            QemuPages.ApplyXbzrle(Target(key, create: false), delta, at);
+        }
+
+        // Where a page's last copy lives: in the result, or in its own buffer for a partly requested page.
+        private Span<byte> Target(long key, bool create)
+        {
+            if (_whole.TryGetValue(key, out int offset))
+            {
+                return _result.AsSpan(offset, Page);
+            }
+
+            if (_partial.TryGetValue(key, out byte[]? page))
+            {
+                if (page is null && create)
+                {
+                    page = new byte[Page];
+                    _partial[key] = page;
+                }
+
+                return page;
+            }
+
+            return Span<byte>.Empty;
         }
 
         public QemuMemoryRange Result(string? path)
         {
-            byte[] result = new byte[_request.Length];
             long covered = 0;
             string? blockName = null;
             long blockOffset = 0;
@@ -344,20 +400,22 @@ namespace XenMigration.Qemu
                     blockOffset = offset;
                 }
 
-                int done = 0;
-                while (done < length)
+                for (long at = offset; at < offset + length;)
                 {
-                    long at = offset + done;
-                    long page = at / QemuFormat.TargetPageSize;
-                    int inPage = (int)(at % QemuFormat.TargetPageSize);
-                    int n = Math.Min(length - done, QemuFormat.TargetPageSize - inPage);
-                    if (_pages.TryGetValue(Key(block, page), out byte[]? bytes))
+                    long page = at / Page;
+                    int inPage = (int)(at % Page);
+                    int n = (int)Math.Min(Page - inPage, offset + length - at);
+                    long key = Key(block, page);
+                    if (_seen.Contains(key))
                     {
-                        Buffer.BlockCopy(bytes, inPage, result, target + done, n);
                         covered += n;
+                        if (_partial.TryGetValue(key, out byte[]? copy) && copy is not null)
+                        {
+                            Buffer.BlockCopy(copy, inPage, _result, target + (int)(at - offset), n);
+                        }
                     }
 
-                    done += n;
+                    at += n;
                 }
             }
 
@@ -369,7 +427,7 @@ namespace XenMigration.Qemu
                 }
             }
 
-            return new QemuMemoryRange(path, _request.Address, blockName, blockOffset, result, _request.Length - covered);
+            return new QemuMemoryRange(path, _request.Address, blockName, blockOffset, _result, _request.Length - covered);
         }
     }
 }

@@ -544,6 +544,11 @@ public class QemuRamRecordTests
         Assert.Equal(new byte[] { 0x11, 0x11, 0xAB, 0xCD, 0x11 }, m.Bytes[..5]);
         Assert.All(m.Bytes[0x1000..], x => Assert.Equal(0x7F, x));
         Assert.Equal(0, m.MissingBytes);
+
+        // A range covering part of a page keeps that page whole, so the delta still applies.
+        var partial = new QemuStreamReaderOptions { Memory = QemuMemoryRequest.InBlock("pc.ram", 1, 4) };
+        using QemuImage again = QemuImage.Open(new MemoryStream(stream), options: partial);
+        Assert.Equal(new byte[] { 0x11, 0xAB, 0xCD, 0x11 }, again.Reader.ReadMemory().Bytes);
     }
 
     [Theory]
