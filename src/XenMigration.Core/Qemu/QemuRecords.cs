@@ -211,9 +211,6 @@ namespace XenMigration.Qemu
         /// <summary>The block's used length in bytes.</summary>
         public long Length { get; }
 
-        /// <summary>Host page size of the block, sent for hugepage-backed blocks under postcopy; null otherwise.</summary>
-        public long? PageSize { get; internal set; }
-
         /// <summary>
         /// Guest-physical base address: the address the stream gives (x-ignore-shared), or the
         /// machine type's fixed address for pc.ram, pc.bios and pc.rom; null when not known.
@@ -280,8 +277,6 @@ namespace XenMigration.Qemu
 
         /// <summary>The bytes (a copy).</summary>
         public byte[] Bytes => (byte[])_bytes.Clone();
-
-        internal byte[] RawBytes => _bytes;
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "0x{0:X} ({1} bytes)", Address, Length);

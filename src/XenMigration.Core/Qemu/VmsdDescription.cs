@@ -125,25 +125,15 @@ namespace XenMigration.Qemu
     {
         private readonly Dictionary<(string, long), VmsdDescription> _devices = new Dictionary<(string, long), VmsdDescription>();
 
-        private QemuVmDescription(string json, long pageSize, int deviceCount)
-        {
-            Json = json;
-            PageSize = pageSize;
-            DeviceCount = deviceCount;
-        }
+        private QemuVmDescription(string json) => Json = json;
 
         public string Json { get; }
-
-        public long PageSize { get; }
-
-        public int DeviceCount { get; }
 
         public static QemuVmDescription Parse(string json)
         {
             var root = QemuJson.Parse(json) as Dictionary<string, object?> ?? throw new FormatException("The VM description is not a JSON object.");
-            long pageSize = root.TryGetValue("page_size", out object? p) && p is long pl ? pl : QemuFormat.TargetPageSize;
             var devices = root.TryGetValue("devices", out object? d) && d is List<object?> list ? list : new List<object?>();
-            var result = new QemuVmDescription(json, pageSize, devices.Count);
+            var result = new QemuVmDescription(json);
             foreach (object? item in devices)
             {
                 if (item is not Dictionary<string, object?> dev || !dev.TryGetValue("name", out object? n) || n is not string name)
@@ -187,9 +177,6 @@ namespace XenMigration.Qemu
         /// <summary>A subsection's description by name, or null.</summary>
         public static VmsdDescription? FindSubsection(string name) =>
             Instance.Value.Subsections.TryGetValue(name, out VmsdDescription? d) ? d : null;
-
-        /// <summary>The idstr base names the table knows, for documentation and tests.</summary>
-        public static IEnumerable<string> DeviceNames => Instance.Value.Devices.Keys.Select(k => k.Item1).Distinct().OrderBy(x => x, StringComparer.Ordinal);
 
         private sealed class Table
         {
