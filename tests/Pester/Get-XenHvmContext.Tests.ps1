@@ -67,6 +67,11 @@ Describe 'Get-XenHvmContext' -Tag 'CI' {
         $err[0].Exception.Offset | Should -Be ($rec.PayloadOffset + 32 + 1040)
     }
 
+    It 'warns that a PV image has no HVM context' {
+        Get-XenHvmContext (Get-SamplePath 'pv-domain.xlsave') -WarningVariable w -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        $w[0] | Should -Match 'no HVM_CONTEXT'
+    }
+
     It 'says so when the records piped in are not HVM contexts' {
         Get-XenStreamRecord $hvm -Type PageData | Get-XenHvmContext -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'NotHvmContext,*'

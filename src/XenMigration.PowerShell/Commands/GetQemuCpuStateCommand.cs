@@ -27,7 +27,13 @@ namespace XenMigration.Commands
                 WriteObject(cpu);
             }
 
-            if (sections.Count > 0 && !sections.Exists(s => s.IdStr == "cpu" && s.State is not null))
+            if (!sections.Exists(s => s.IdStr == "cpu"))
+            {
+                WriteWarning(target + (image.Container == QemuContainer.XenEmulatorContext
+                    ? ": the QEMU state has no cpu section: under Xen the vCPUs are Xen's, and their registers are in the HVM context (Get-XenHvmContext -TypeCode Cpu)."
+                    : ": the stream has no cpu section."));
+            }
+            else if (!sections.Exists(s => s.IdStr == "cpu" && s.State is not null))
             {
                 WriteWarning(target + ": the stream's cpu sections could not be decoded (no description, and not a layout the built-in table knows).");
             }

@@ -37,7 +37,13 @@ namespace XenMigration.Commands
         }
 
         /// <inheritdoc/>
-        protected override void ProcessFile(string path) => Write(path, () => HvmContextDecoder.DecodeFile(path));
+        protected override void ProcessFile(string path)
+        {
+            if (Write(path, () => HvmContextDecoder.DecodeFile(path)) == 0)
+            {
+                WriteWarning(path + ": the image has no HVM_CONTEXT record (a PV guest keeps its vCPU state in X86_PV_VCPU_* records: see Get-XenStreamRecord).");
+            }
+        }
 
         private protected override void ProcessInputRecord(XenStreamRecord record)
         {
@@ -48,12 +54,15 @@ namespace XenMigration.Commands
             Write(record.FilePath ?? record.ToString(), () => HvmContextDecoder.DecodeRecord(record, checkpoint));
         }
 
-        private void Write(string target, Func<IEnumerable<HvmContextEntry>> entries)
+        // Writes the wanted entries; returns how many entries the source had (wanted or not).
+        private int Write(string target, Func<IEnumerable<HvmContextEntry>> entries)
         {
+            int count = 0;
             try
             {
                 foreach (HvmContextEntry e in entries())
                 {
+                    count++;
                     if ((_codes is null || _codes.Contains(e.TypeCode)) && (_instances is null || _instances.Contains(e.Instance)))
                     {
                         WriteObject(e);
@@ -61,14 +70,17 @@ namespace XenMigration.Commands
 
                     if (Stopping)
                     {
-                        return;
+                        return count;
                     }
                 }
             }
             catch (Exception ex) when (ErrorRecords.IsPerFile(ex) || ex is InvalidOperationException)
             {
                 WriteError(ErrorRecords.FromException(ex, target));
+                return -1;
             }
+
+            return count;
         }
     }
 }
