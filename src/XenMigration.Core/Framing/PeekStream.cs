@@ -7,7 +7,7 @@ namespace XenMigration.Framing
     /// Lets a non-seekable stream (a pipe) be probed once: the first bytes read are kept, and
     /// <see cref="Rewind"/> replays them. Used to detect a container before choosing its reader.
     /// </summary>
-    internal sealed class PeekStream : Stream
+    internal sealed class PeekStream : ForwardReadStream
     {
         private const int Capacity = 4096;
         private readonly Stream _inner;
@@ -49,30 +49,6 @@ namespace XenMigration.Framing
             _passThrough = true;
             return _inner.Read(buffer, offset, count);
         }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

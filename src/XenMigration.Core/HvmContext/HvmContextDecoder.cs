@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using XenMigration.FileIO;
+using XenMigration.Framing;
 using XenMigration.Libxc;
 using XenMigration.XenStream;
 
@@ -128,16 +129,10 @@ namespace XenMigration.HvmContext
 
             using (source)
             {
-                int done = 0;
-                while (done < blob.Length)
+                int done = ForwardReadStream.ReadFully(source, blob, 0, blob.Length);
+                if (done != blob.Length)
                 {
-                    int n = source.Read(blob, done, blob.Length - done);
-                    if (n == 0)
-                    {
-                        throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream in the HVM context of record #{0} (offset {1}, {2} bytes).", r.Index, r.PayloadOffset, r.PayloadLength), r.PayloadOffset + done, r.Index, nameof(XenRecordType.HvmContext));
-                    }
-
-                    done += n;
+                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream in the HVM context of record #{0} (offset {1}, {2} bytes).", r.Index, r.PayloadOffset, r.PayloadLength), r.PayloadOffset + done, r.Index, nameof(XenRecordType.HvmContext));
                 }
             }
 

@@ -109,16 +109,9 @@ namespace XenMigration.HvmContext
 
         private static void ReadExactly(System.IO.Stream s, byte[] buffer, int count)
         {
-            int done = 0;
-            while (done < count)
+            if (ForwardReadStream.ReadFully(s, buffer, 0, count) != count)
             {
-                int n = s.Read(buffer, done, count - done);
-                if (n == 0)
-                {
-                    throw new System.IO.EndOfStreamException();
-                }
-
-                done += n;
+                throw new System.IO.EndOfStreamException();
             }
         }
 

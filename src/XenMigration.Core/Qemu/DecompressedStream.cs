@@ -8,7 +8,7 @@ namespace XenMigration.Qemu
     /// A decompressor's output, read forward only, whose corrupt-data errors become format errors at
     /// the decompressed offset where they happened (a damaged image is bad input, not a crash).
     /// </summary>
-    internal sealed class DecompressedStream : Stream
+    internal sealed class DecompressedStream : Framing.ForwardReadStream
     {
         private readonly Stream _inner;
         private readonly string _format;
@@ -34,29 +34,11 @@ namespace XenMigration.Qemu
             }
         }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
         public override long Position
         {
             get => _position;
             set => throw new NotSupportedException();
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

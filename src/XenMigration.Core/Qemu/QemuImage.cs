@@ -426,22 +426,7 @@ namespace XenMigration.Qemu
             return true;
         }
 
-        private static int ReadFully(Stream s, byte[] buffer, int count)
-        {
-            int done = 0;
-            while (done < count)
-            {
-                int n = s.Read(buffer, done, count - done);
-                if (n <= 0)
-                {
-                    break;
-                }
-
-                done += n;
-            }
-
-            return done;
-        }
+        private static int ReadFully(Stream s, byte[] buffer, int count) => ForwardReadStream.ReadFully(s, buffer, 0, count);
 
         private static void Rewind(Stream s, long start)
         {

@@ -5,7 +5,7 @@ using XenMigration.Framing;
 namespace XenMigration.XenStream
 {
     /// <summary>Bounded, read-only view of the current record's payload.</summary>
-    internal sealed class PayloadStream : Stream
+    internal sealed class PayloadStream : ForwardReadStream
     {
         private readonly XenStreamReader _reader;
         private readonly FramedRecordReader _frames;
@@ -21,9 +21,6 @@ namespace XenMigration.XenStream
             _length = length;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => _length;
 
         public override long Position
@@ -48,15 +45,5 @@ namespace XenMigration.XenStream
             _position += n;
             return n;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
