@@ -238,6 +238,9 @@ namespace XenMigration.Framing
             return data.Slice(0, n).SequenceEqual(prefix.Slice(0, n));
         }
 
+        /// <summary>True when <paramref name="data"/> starts with all of <paramref name="ascii"/> (unlike the detector's own test, a short input does not match).</summary>
+        internal static bool HasAsciiPrefix(ReadOnlySpan<byte> data, string ascii) => data.Length >= ascii.Length && StartsWith(data, ascii);
+
         private static bool StartsWith(ReadOnlySpan<byte> data, string ascii)
         {
             int n = Math.Min(data.Length, ascii.Length);

@@ -220,12 +220,12 @@ namespace XenMigration.Qemu
             ReadOnlySpan<byte> h = head.AsSpan(0, got);
             Rewind(buffered, start);
 
-            if (StartsWith(h, "QEVM"))
+            if (FormatDetector.HasAsciiPrefix(h, "QEVM"))
             {
                 return FromStream(buffered, leaveOpen, options, QemuContainer.Stream, start, start, null);
             }
 
-            if (StartsWith(h, QemuFormat.XenDeviceModelSignature))
+            if (FormatDetector.HasAsciiPrefix(h, QemuFormat.XenDeviceModelSignature))
             {
                 int sig = QemuFormat.XenDeviceModelSignature.Length;
                 if (got < sig + 4)
@@ -247,7 +247,7 @@ namespace XenMigration.Qemu
                 return new QemuImage(new QemuStreamReader(buffered, leaveOpen, options), QemuContainer.XenDeviceModelRecord, sig + 4, null, null);
             }
 
-            if (StartsWith(h, "LibvirtQemud"))
+            if (FormatDetector.HasAsciiPrefix(h, "LibvirtQemud"))
             {
                 return OpenLibvirt(buffered, leaveOpen, options, start, h);
             }
@@ -406,24 +406,6 @@ namespace XenMigration.Qemu
             }
 
             return Encoding.UTF8.GetString(data, start, end - start);
-        }
-
-        private static bool StartsWith(ReadOnlySpan<byte> s, string ascii)
-        {
-            if (s.Length < ascii.Length)
-            {
-                return false;
-            }
-
-            for (int i = 0; i < ascii.Length; i++)
-            {
-                if (s[i] != ascii[i])
-                {
-                    return false;
-                }
-            }
-
-            return true;
         }
 
         private static int ReadFully(Stream s, byte[] buffer, int count) => ForwardReadStream.ReadFully(s, buffer, 0, count);
