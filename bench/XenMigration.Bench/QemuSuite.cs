@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using XenMigration.Qemu;
 using XenMigration.TestSupport;
+using XenMigration.Images;
 
 namespace XenMigration.Bench;
 

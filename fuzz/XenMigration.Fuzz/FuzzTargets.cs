@@ -6,6 +6,8 @@ using XenMigration.Qemu;
 using XenMigration.Verification;
 using XenMigration.XenStream;
 using XenMigration.Xenstore;
+using XenMigration.Records;
+using XenMigration.Images;
 
 namespace XenMigration.Fuzz;
 

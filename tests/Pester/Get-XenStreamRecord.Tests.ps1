@@ -18,7 +18,7 @@ Describe 'Get-XenStreamRecord' -Tag 'CI' {
             $records[0].Type | Should -Be 'XlHeader'
             $records[-1].Type | Should -Be 'End'
             $records[-1].Layer | Should -Be 'Libxl'
-            $records[0] | Should -BeOfType ([XenMigration.XenStream.XenStreamRecord])
+            $records[0] | Should -BeOfType ([XenMigration.Records.XenStreamRecord])
             ($records.Index -join ',') | Should -Be ((0..($records.Count - 1)) -join ',')
             $records | ForEach-Object { $_.FilePath | Should -Be $sample }
         }

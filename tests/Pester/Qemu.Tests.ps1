@@ -45,7 +45,7 @@ Describe 'Get-QemuDeviceState' -Tag 'CI' {
 
     It 'shows a libvirt header and its domain XML with -Header' {
         $h = Get-QemuDeviceState $libvirt -Header
-        $h[0] | Should -BeOfType ([XenMigration.Qemu.LibvirtSaveHeader])
+        $h[0] | Should -BeOfType ([XenMigration.Libvirt.LibvirtSaveHeader])
         ([xml]$h[0].Xml).domain.name | Should -Be 'xm-fixture'
         $h[1].MachineType | Should -Be 'pc-i440fx-7.2'
         (Get-QemuDeviceState $libvirt | Where-Object IdStr -eq 'cpu').Count | Should -Be 2

@@ -78,7 +78,7 @@ public static class LegacyImages
             Ulong(w == 4 ? uint.MaxValue : ulong.MaxValue);
             var info = new ByteBuilder();
             int basic = s.GuestWidth == 8 ? LibxcFormat.VcpuBasicSize64 : LibxcFormat.VcpuBasicSize32;
-            info.Text("vcpu", false).U32((uint)basic).Bytes(Images.Filled(basic, 0x5A));
+            info.Text("vcpu", false).U32((uint)basic).Bytes(ImageBuilder.Filled(basic, 0x5A));
             if (s.Extv)
             {
                 info.Text("extv", false).U32(0);
@@ -158,7 +158,7 @@ public static class LegacyImages
             {
                 if (word != LegacyFormat.XtabFiller && LegacyFormat.HasData(word))
                 {
-                    b.Bytes(Images.Page(word & 0x0FFFFFFF, 0));
+                    b.Bytes(ImageBuilder.Page(word & 0x0FFFFFFF, 0));
                 }
             }
         }
@@ -187,21 +187,21 @@ public static class LegacyImages
                 b.Bytes(VcpuBasic(s, v));
                 if (s.Extv)
                 {
-                    b.Bytes(Images.Filled(128, (byte)(0x30 + v)));
+                    b.Bytes(ImageBuilder.Filled(128, (byte)(0x30 + v)));
                 }
 
                 if (s.XsaveLength != 0)
                 {
-                    b.U64(3).U64(s.XsaveLength - 16).Bytes(Images.Filled((int)s.XsaveLength - 16, (byte)(0x70 + v)));
+                    b.U64(3).U64(s.XsaveLength - 16).Bytes(ImageBuilder.Filled((int)s.XsaveLength - 16, (byte)(0x70 + v)));
                 }
             }
 
-            b.Bytes(Images.Page(0xABCD, 1));
+            b.Bytes(ImageBuilder.Page(0xABCD, 1));
         }
         else
         {
             b.U64(0xFEFFF).U64(0xFEFFE).U64(0xFEFFC);
-            byte[] ctx = Images.HvmContextBlob(Math.Max(1, s.OnlineVcpus.Length));
+            byte[] ctx = ImageBuilder.HvmContextBlob(Math.Max(1, s.OnlineVcpus.Length));
             b.U32((uint)ctx.Length).Bytes(ctx);
             if (s.QemuSignature is not null)
             {
@@ -259,7 +259,7 @@ public static class LegacyImages
                     continue;
                 }
 
-                var pages = kept.Where(LegacyFormat.HasData).SelectMany(x => Images.Page(x & 0x0FFFFFFF, 0)).ToArray();
+                var pages = kept.Where(LegacyFormat.HasData).SelectMany(x => ImageBuilder.Page(x & 0x0FFFFFFF, 0)).ToArray();
                 w.WritePageData(kept.Select(x => ((x & 0xF0000000UL) << 32) | (x & 0x0FFFFFFFUL)).ToList(), pages);
             }
 
@@ -275,16 +275,16 @@ public static class LegacyImages
                     w.WritePvVcpu(LibxcFormat.X86PvVcpuBasic, (uint)v, VcpuBasic(s, v));
                     if (s.Extv)
                     {
-                        w.WritePvVcpu(LibxcFormat.X86PvVcpuExtended, (uint)v, Images.Filled(128, (byte)(0x30 + v)));
+                        w.WritePvVcpu(LibxcFormat.X86PvVcpuExtended, (uint)v, ImageBuilder.Filled(128, (byte)(0x30 + v)));
                     }
 
                     if (s.XsaveLength != 0)
                     {
-                        w.WritePvVcpu(LibxcFormat.X86PvVcpuXsave, (uint)v, Images.Filled((int)s.XsaveLength - 16, (byte)(0x70 + v)));
+                        w.WritePvVcpu(LibxcFormat.X86PvVcpuXsave, (uint)v, ImageBuilder.Filled((int)s.XsaveLength - 16, (byte)(0x70 + v)));
                     }
                 }
 
-                w.WriteSharedInfo(Images.Page(0xABCD, 1));
+                w.WriteSharedInfo(ImageBuilder.Page(0xABCD, 1));
                 w.WriteEmptyRecord(LibxcFormat.End);
             }
             else
@@ -295,7 +295,7 @@ public static class LegacyImages
                     new KeyValuePair<ulong, ulong>(HvmParamNames.BufioreqPfn, 0xFEFFE),
                     new KeyValuePair<ulong, ulong>(HvmParamNames.StorePfn, 0xFEFFC),
                 });
-                w.WriteHvmContext(Images.HvmContextBlob(Math.Max(1, s.OnlineVcpus.Length)));
+                w.WriteHvmContext(ImageBuilder.HvmContextBlob(Math.Max(1, s.OnlineVcpus.Length)));
                 w.WriteEmptyRecord(LibxcFormat.End);
             }
 
@@ -310,14 +310,14 @@ public static class LegacyImages
                     pairs.Add(new(root + "/name", p.Name));
                 }
 
-                w.WriteEmulatorXenstoreData(EmulatorId.Unknown, 0, pairs);
+                w.WriteEmulatorXenstoreData(EmulatorKind.Unknown, 0, pairs);
             }
 
             if (!pv && (libxl || !skipQemu))
             {
                 if (libxl)
                 {
-                    w.WriteEmulatorContext(EmulatorId.Unknown, 0, s.QemuState);
+                    w.WriteEmulatorContext(EmulatorKind.Unknown, 0, s.QemuState);
                 }
                 else
                 {
@@ -346,7 +346,7 @@ public static class LegacyImages
     }
 
     private static byte[] VcpuBasic(LegacySpec s, int vcpu) =>
-        Images.Filled(s.GuestWidth == 8 ? LibxcFormat.VcpuBasicSize64 : LibxcFormat.VcpuBasicSize32, (byte)(0x10 + vcpu));
+        ImageBuilder.Filled(s.GuestWidth == 8 ? LibxcFormat.VcpuBasicSize64 : LibxcFormat.VcpuBasicSize32, (byte)(0x10 + vcpu));
 
     // Page batches as the old saver wrote them: pfns with their type in bits 31-28, fillers after.
     private static IEnumerable<List<ulong>> Batches(LegacySpec s)

@@ -10,7 +10,7 @@ public static class SampleFiles
 {
     public static IReadOnlyDictionary<string, Func<byte[]>> All { get; } = new Dictionary<string, Func<byte[]>>
     {
-        ["hvm-domain.xlsave"] = () => Images.Build(new ImageSpec
+        ["hvm-domain.xlsave"] = () => ImageBuilder.Build(new ImageSpec
         {
             Pages = 64,
             BatchSize = 32,
@@ -18,7 +18,7 @@ public static class SampleFiles
             Config = SampleConfig.HvmJson,
             EmulatorState = File.ReadAllBytes(Fixtures.QemuDevicesState),
         }),
-        ["pv-domain.xlsave"] = () => Images.Build(new ImageSpec
+        ["pv-domain.xlsave"] = () => ImageBuilder.Build(new ImageSpec
         {
             GuestType = XenGuestType.Pv,
             GuestWidth = 8,
@@ -27,7 +27,7 @@ public static class SampleFiles
             Vcpus = 2,
             Config = SampleConfig.PvJson,
         }),
-        ["remus-checkpointed.libxl"] = () => Images.Build(new ImageSpec
+        ["remus-checkpointed.libxl"] = () => ImageBuilder.Build(new ImageSpec
         {
             Wrapping = Wrapping.Libxl,
             Pages = 16,

@@ -29,7 +29,7 @@ public sealed class SyntheticImage
         _suffix = Build(w =>
         {
             w.WriteTscInfo(TscMode.Default, 2_400_000, 1, 1);
-            w.WriteHvmContext(Images.HvmContextBlob(1));
+            w.WriteHvmContext(ImageBuilder.HvmContextBlob(1));
             w.WriteHvmParams(SampleConfig.HvmParams);
             w.WriteEmptyRecord(LibxcFormat.End);
         });

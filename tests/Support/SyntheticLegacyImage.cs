@@ -32,7 +32,7 @@ public static class SyntheticLegacyImage
             fs.Write(pages);
         }
 
-        byte[] ctx = Images.HvmContextBlob(1);
+        byte[] ctx = ImageBuilder.HvmContextBlob(1);
         var tail = new ByteBuilder().I32(0).U64(0xFEFFF).U64(0xFEFFE).U64(0xFEFFC).U32((uint)ctx.Length).Bytes(ctx);
         tail.Text(LegacyFormat.QemuSignature, false).U32((uint)SampleConfig.FakeQemuState.Length).Bytes(SampleConfig.FakeQemuState);
         fs.Write(tail.Span);

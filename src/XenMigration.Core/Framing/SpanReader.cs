@@ -1,7 +1,6 @@
 using System;
 using System.Buffers.Binary;
 using System.Globalization;
-using System.IO;
 
 namespace XenMigration.Framing
 {
@@ -10,17 +9,26 @@ namespace XenMigration.Framing
     /// Every read checks the bytes remaining with one unsigned compare (as BlobReader does), so a
     /// length taken from the data can never read outside the span.
     /// </summary>
+    /// <remarks>
+    /// A read past the end is a <see cref="XenFormatException"/> (InvalidRecord) at
+    /// <see cref="BaseOffset"/> plus the position, so it carries the file offset when the caller
+    /// gives where the span starts.
+    /// </remarks>
     internal ref struct SpanReader
     {
         private readonly ReadOnlySpan<byte> _span;
         private int _pos;
 
-        public SpanReader(ReadOnlySpan<byte> span, bool bigEndian = false)
+        public SpanReader(ReadOnlySpan<byte> span, bool bigEndian = false, long baseOffset = 0)
         {
             _span = span;
             _pos = 0;
             BigEndian = bigEndian;
+            BaseOffset = baseOffset;
         }
+
+        /// <summary>File offset of the span's first byte (for messages).</summary>
+        public long BaseOffset { get; }
 
         public bool BigEndian { get; }
 
@@ -76,13 +84,11 @@ namespace XenMigration.Framing
         {
             if (unchecked((uint)count) > (uint)(_span.Length - _pos))
             {
-                throw new InvalidDataException(string.Format(
-                    CultureInfo.InvariantCulture,
-                    "Needed {0} bytes at offset {1} of a {2}-byte field block but only {3} remain.",
-                    count,
-                    _pos,
-                    _span.Length,
-                    _span.Length - _pos));
+                long at = BaseOffset + _pos;
+                throw new XenFormatException(
+                    XenErrorIds.InvalidRecord,
+                    string.Format(CultureInfo.InvariantCulture, "Needed {0} bytes at offset 0x{1:X} ({1}), byte {2} of a {3}-byte field block, but only {4} remain.", count, at, _pos, _span.Length, _span.Length - _pos),
+                    at);
             }
 
             ReadOnlySpan<byte> s = _span.Slice(_pos, count);

@@ -3,10 +3,9 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using XenMigration.FileIO;
 using XenMigration.Framing;
 using XenMigration.Libxc;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.HvmContext
 {
@@ -17,7 +16,7 @@ namespace XenMigration.HvmContext
     public static class HvmContextDecoder
     {
         /// <summary>The largest blob decoded (Xen's record limit).</summary>
-        public const int MaxBlob = 128 << 20;
+        public const int MaxBlob = Limits.MaxRecordLength;
 
         /// <summary>
         /// The entries of a blob, in order, up to and including END. <paramref name="fileOffset"/> is
@@ -64,32 +63,6 @@ namespace XenMigration.HvmContext
             }
         }
 
-        /// <summary>
-        /// The entries of every HVM_CONTEXT record of a Xen image (xl, libxl or libxc stream), with
-        /// <see cref="HvmContextEntry.Checkpoint"/> counting the records (checkpointed streams have one per checkpoint).
-        /// </summary>
-        /// <exception cref="XenFormatException">The image, or an HVM context in it, is malformed.</exception>
-        public static IEnumerable<HvmContextEntry> DecodeFile(string path)
-        {
-            using var reader = new XenStreamReader(XenFile.OpenRead(path), leaveOpen: false, new XenStreamReaderOptions { SourcePath = path });
-            int checkpoint = 0;
-            while (reader.ReadNext() is XenStreamRecord r)
-            {
-                if (r.Type != XenRecordType.HvmContext)
-                {
-                    continue;
-                }
-
-                byte[] blob = ReadPayload(r);
-                foreach (HvmContextEntry e in Decode(blob, r.PayloadOffset, path, r.Index, checkpoint))
-                {
-                    yield return e;
-                }
-
-                checkpoint++;
-            }
-        }
-
         /// <summary>The entries of one HVM_CONTEXT record: read from its file, or from its reader while it is current.</summary>
         public static IEnumerable<HvmContextEntry> DecodeRecord(XenStreamRecord record, int checkpoint = 0)
         {
@@ -103,40 +76,7 @@ namespace XenMigration.HvmContext
                 throw new ArgumentException("The record is " + record.Type + ", not an HVM_CONTEXT record.", nameof(record));
             }
 
-            return Decode(ReadPayload(record), record.PayloadOffset, record.FilePath, record.Index, checkpoint);
-        }
-
-        // A record's payload: from its reader while current, else from its file at PayloadOffset.
-        internal static byte[] ReadPayload(XenStreamRecord r)
-        {
-            if (r.PayloadLength > MaxBlob)
-            {
-                throw Bad(r.PayloadOffset, r.Index, string.Format(CultureInfo.InvariantCulture, "the HVM context is {0} bytes (at most 128 MiB)", r.PayloadLength));
-            }
-
-            byte[] blob = new byte[r.PayloadLength];
-            Stream source;
-            try
-            {
-                source = r.OpenPayload();
-            }
-            catch (InvalidOperationException) when (r.FilePath is string file && File.Exists(file))
-            {
-                var f = XenFile.OpenRead(file);
-                f.Position = r.PayloadOffset;
-                source = f;
-            }
-
-            using (source)
-            {
-                int done = ForwardReadStream.ReadFully(source, blob, 0, blob.Length);
-                if (done != blob.Length)
-                {
-                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream in the HVM context of record #{0} (offset {1}, {2} bytes).", r.Index, r.PayloadOffset, r.PayloadLength), r.PayloadOffset + done, r.Index, nameof(XenRecordType.HvmContext));
-                }
-            }
-
-            return blob;
+            return Decode(RecordPayload.ReadAll(record, MaxBlob, "HVM context"), record.PayloadOffset, record.FilePath, record.Index, checkpoint);
         }
 
         private static HvmContextEntry DecodeEntry(in HvmEntrySource s, ReadOnlySpan<byte> payload, long recordIndex)

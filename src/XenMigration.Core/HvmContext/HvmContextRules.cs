@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using XenMigration.Framing;
 using XenMigration.Verification;
+using XenMigration.Rules;
 
 namespace XenMigration.HvmContext
 {

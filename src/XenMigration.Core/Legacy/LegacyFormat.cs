@@ -69,6 +69,49 @@ namespace XenMigration.Legacy
         /// <summary>Maps a legacy pfn word to a v2 PAGE_DATA word: the type nibble moves from bits 31-28 to 63-60.</summary>
         public static ulong ToV2Word(ulong word) => ((word & 0xF0000000) << 32) | (word & 0x0FFFFFFF);
 
+        /// <summary>
+        /// Whether an input looks like a legacy libxc stream, which has no magic: the first word is
+        /// p2m_size at the toolstack's width; what follows is the PV extended-info marker (all-ones)
+        /// or the first chunk id, a page count 1..1024 or a metadata chunk id -1..-20 (docs/formats
+        /// §4). A plausible p2m_size (non-zero, below 2^36 pages = 256 TiB) plus one of those is a
+        /// strong hint, never proof: this probe is tried after every format that has a magic.
+        /// </summary>
+        internal static bool Probe(System.ReadOnlySpan<byte> head)
+        {
+            if (head.Length < 12)
+            {
+                return false;
+            }
+
+            ulong p2m64 = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(head);
+            if (p2m64 != 0 && p2m64 < (1UL << 36))
+            {
+                if (head.Length >= 16 && System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(head.Slice(8)) == ulong.MaxValue)
+                {
+                    return true;
+                }
+
+                if (IsChunkId(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(head.Slice(8))))
+                {
+                    return true;
+                }
+            }
+
+            uint p2m32 = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head);
+            if (p2m32 != 0)
+            {
+                uint second = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(4));
+                if (second == uint.MaxValue || (second != 0 && IsChunkId(unchecked((int)second))))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static bool IsChunkId(int id) => (id >= 1 && id <= MaxBatch) || (id <= -1 && id >= -20);
+
         /// <summary>A name for messages.</summary>
         public static string NameOf(int chunk) => chunk > 0 ? "page batch" : System.Enum.IsDefined(typeof(LegacyChunk), chunk) ? ((LegacyChunk)chunk).ToString() : "chunk " + chunk.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }

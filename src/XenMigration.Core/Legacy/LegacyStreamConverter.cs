@@ -6,13 +6,12 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
-using XenMigration.FileIO;
+using XenMigration.DeviceModel;
 using XenMigration.Framing;
-using XenMigration.Verification;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
-using XenMigration.XenStream;
 using XenMigration.Xl;
+using XenMigration.Rules;
 
 namespace XenMigration.Legacy
 {
@@ -85,26 +84,6 @@ namespace XenMigration.Legacy
         public long? TrailingBytes { get; internal set; }
     }
 
-    /// <summary>What <see cref="LegacyStreamConverter.ConvertFile"/> did.</summary>
-    public sealed class LegacyFileConversionResult
-    {
-        internal LegacyFileConversionResult(LegacyConversionResult conversion, XenStreamValidationResult verification, string destination)
-        {
-            Conversion = conversion;
-            Verification = verification;
-            Destination = destination;
-        }
-
-        /// <summary>The conversion's figures (width, format, pages, bytes).</summary>
-        public LegacyConversionResult Conversion { get; }
-
-        /// <summary>The verification of the written stream (no errors, by construction).</summary>
-        public XenStreamValidationResult Verification { get; }
-
-        /// <summary>The file written.</summary>
-        public string Destination { get; }
-    }
-
     /// <summary>
     /// Converts legacy (Xen 4.5 and older) save images to v2 streams: the mapping of Xen's
     /// convert-legacy-stream (docs/formats §4.7), byte for byte, in one streaming pass with bounded memory
@@ -141,7 +120,7 @@ namespace XenMigration.Legacy
             }
 
             using var source = new StreamSource(input, leaveOpen: true);
-            var conversion = new Conversion(source, output, options);
+            var conversion = new Conversion(new FieldCursor(source, "legacy stream", bigEndian: false), output, options);
             try
             {
                 return conversion.Run();
@@ -154,46 +133,12 @@ namespace XenMigration.Legacy
             }
         }
 
-        /// <summary>
-        /// Converts the file <paramref name="inputPath"/> into <paramref name="destination"/> the safe
-        /// way: the destination is checked first (<see cref="OutputFile.Check"/>), the stream is
-        /// written to a temporary file beside it, verified, and only then moved into place
-        /// (<see cref="OutputFile.Commit"/>). On any failure nothing is left behind and an existing
-        /// destination is untouched.
-        /// </summary>
-        /// <exception cref="XenFormatException">The input cannot be converted, or the result fails verification (<see cref="XenErrorIds.ConversionFailedVerification"/>).</exception>
-        /// <exception cref="DestinationException">The destination may not be written.</exception>
-        public static LegacyFileConversionResult ConvertFile(string inputPath, string destination, LegacyConversionOptions options, CommitOptions commit)
-        {
-            if (inputPath is null || destination is null || commit is null)
-            {
-                throw new ArgumentNullException(inputPath is null ? nameof(inputPath) : destination is null ? nameof(destination) : nameof(commit));
-            }
-
-            destination = Path.GetFullPath(destination);
-            OutputFile.Check(destination, inputPath, commit);
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            using FileStream input = XenFile.OpenRead(inputPath);
-            using AtomicFileWriter output = AtomicFileWriter.Create(destination);
-            LegacyConversionResult result = Convert(input, output.Stream, options);
-
-            // The result must pass the verifier before it may replace anything.
-            XenStreamValidationResult check = XenStreamVerifier.Verify(output.OpenRead(), new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = options.CancellationToken });
-            if (check.ErrorCount > 0)
-            {
-                string issues = string.Join("; ", check.Issues.Where(i => i.Severity == XenIssueSeverity.Error).Take(5).Select(i => i.Code + ": " + i.Message));
-                throw new XenFormatException(XenErrorIds.ConversionFailedVerification, "The converted stream does not pass verification, so nothing was written: " + issues, 0);
-            }
-
-            OutputFile.Commit(output, commit);
-            return new LegacyFileConversionResult(result, check, destination);
-        }
-
-        [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The writer leaves the caller's stream open and holds nothing to release; Run flushes it. Disposing on failure would flush again and could hide the first error.")]
         private sealed class Conversion
         {
+            private readonly FieldCursor _f;
             private readonly StreamSource _in;
-            private readonly XenStreamWriter _out;
+            private readonly Stream _output;
+            private readonly FramedRecordWriter _out;
             private readonly LegacyConversionOptions _options;
             private readonly LegacyConversionResult _result = new LegacyConversionResult();
             private readonly bool _pv;
@@ -201,7 +146,7 @@ namespace XenMigration.Legacy
             private readonly List<int> _onlineVcpus = new List<int>();
             // The xenstore pairs made from physmap entries are held until the end of the image; this
             // bounds them (and so the memory a hostile toolstack chunk can take).
-            private const int MaxPhysmapXenstoreBytes = 1 << 20;
+            private const int MaxPhysmapXenstoreBytes = Limits.MaxPhysmapXenstoreBytes;
             private readonly ByteBuilder _xenstore = new ByteBuilder();
             private readonly byte[] _scratch = new byte[1 << 20];
             private int _width;
@@ -211,10 +156,12 @@ namespace XenMigration.Legacy
             private bool _extended;
             private uint _xsaveLength;
 
-            public Conversion(StreamSource input, Stream output, LegacyConversionOptions options)
+            public Conversion(FieldCursor input, Stream output, LegacyConversionOptions options)
             {
-                _in = input;
-                _out = new XenStreamWriter(output, leaveOpen: true);
+                _f = input;
+                _in = input.Source;
+                _output = output;
+                _out = new FramedRecordWriter(output, LibxcFormat.MaxRecordLength);
                 _options = options;
                 _pv = options.GuestType == XenGuestType.Pv;
             }
@@ -249,18 +196,18 @@ namespace XenMigration.Legacy
                 Log(string.Format(CultureInfo.InvariantCulture, "P2M Size: 0x{0:x}", p2mSize));
                 if (_libxl)
                 {
-                    _out.WriteLibxlHeader(LibxlFormat.OptionLegacy);
-                    _out.WriteEmptyRecord(LibxlFormat.LibxcContext);
+                    _out.WriteRaw(LibxlFormat.EncodeHeader(LibxlFormat.OptionLegacy));
+                    _out.WriteRecord(LibxlFormat.LibxcContext, ReadOnlySpan<byte>.Empty);
                 }
 
-                _out.WriteImageHeader(3);
-                _out.WriteDomainHeader(_options.GuestType, 0, 1);
+                _out.WriteRaw(LibxcFormat.EncodeImageHeader(3));
+                _out.WriteRaw(LibxcFormat.EncodeDomainHeader(_options.GuestType, 0, 1));
                 if (_pv)
                 {
                     ReadExtendedInfo();
                 }
 
-                _out.WriteEmptyRecord(LibxcFormat.StaticDataEnd);
+                _out.WriteRecord(LibxcFormat.StaticDataEnd, ReadOnlySpan<byte>.Empty);
                 if (_pv)
                 {
                     CopyP2mFrames(p2mSize);
@@ -278,7 +225,7 @@ namespace XenMigration.Legacy
 
                 if (_libxl && _xenstore.Length > 0)
                 {
-                    byte[] body = new ByteBuilder(8 + _xenstore.Length).Bytes(LibxlFormat.EncodeEmulatorHeader(EmulatorId.Unknown, 0)).Bytes(_xenstore.Span).ToArray();
+                    byte[] body = new ByteBuilder(8 + _xenstore.Length).Bytes(LibxlFormat.EncodeEmulatorHeader(EmulatorKind.Unknown, 0)).Bytes(_xenstore.Span).ToArray();
                     _out.WriteRecord(LibxlFormat.EmulatorXenstoreData, body);
                 }
 
@@ -289,10 +236,10 @@ namespace XenMigration.Legacy
 
                 if (_libxl)
                 {
-                    _out.WriteEmptyRecord(LibxlFormat.End);
+                    _out.WriteRecord(LibxlFormat.End, ReadOnlySpan<byte>.Empty);
                 }
 
-                _out.Flush();
+                _output.Flush();
                 _result.BytesRead = _in.Position;
                 _result.BytesWritten = _out.Position;
                 _result.Vcpus = _onlineVcpus.Count;
@@ -332,7 +279,7 @@ namespace XenMigration.Legacy
                 header.Bytes(fixedPart.Slice(0, 36));
                 header.U32(_options.Format == LegacyOutputFormat.Libxc ? mandatory : mandatory | (uint)XlMandatoryFlags.StreamV2);
                 header.Bytes(fixedPart.Slice(40, 8));
-                byte[] optional = _in.ReadArray((int)optionalLength) ?? throw Truncated("the xl header's optional data");
+                byte[] optional = _f.Array((int)optionalLength, "the xl header's optional data");
                 header.Bytes(optional);
                 Log("Processed xl header");
                 return header.ToArray();
@@ -451,7 +398,7 @@ namespace XenMigration.Legacy
                             _basicLength = (int)size;   // one of the two sizes above
                             Skip(size, "the vcpu block");
                             Log(_guestWidth == 8 ? "    64bit domain, 4 levels" : "    32bit domain, 3 levels");
-                            _out.WritePvInfo(_guestWidth, (byte)(_guestWidth == 8 ? 4 : 3));
+                            _out.WriteRecord(LibxcFormat.X86PvInfo, LibxcFormat.EncodePvInfo(_guestWidth, (byte)(_guestWidth == 8 ? 4 : 3)));
                             break;
                         case "extv":
                             _extended = true;
@@ -495,7 +442,7 @@ namespace XenMigration.Legacy
                     throw Invalid(string.Format(CultureInfo.InvariantCulture, "the {0} p2m frames make a record longer than 128 MiB", frames), _in.Position);
                 }
 
-                FramedRecordWriter w = _out.Frames;
+                FramedRecordWriter w = _out;
                 w.BeginRecord(LibxcFormat.X86PvP2mFrames, length);
                 w.WriteBody(new ByteBuilder(8).U32(0).U32((uint)(p2mSize - 1)).Span);
                 var chunk = new ByteBuilder(8 * 1024);
@@ -589,7 +536,7 @@ namespace XenMigration.Legacy
                     return;
                 }
 
-                FramedRecordWriter o = _out.Frames;
+                FramedRecordWriter o = _out;
                 for (int i = 0; i < words.Count; i++)
                 {
                     words[i] = LegacyFormat.ToV2Word(words[i]);
@@ -661,7 +608,7 @@ namespace XenMigration.Legacy
                         uint khz = r.U32();
                         uint incarnation = r.U32();
                         Log(string.Format(CultureInfo.InvariantCulture, "  TSC_INFO: mode {0}, {1} ns, {2} khz, {3} incarn", mode, nsec, khz, incarnation));
-                        _out.WriteTscInfo((TscMode)mode, khz, nsec, incarnation);
+                        _out.WriteRecord(LibxcFormat.X86TscInfo, LibxcFormat.EncodeTscInfo((TscMode)mode, khz, nsec, incarnation));
                         return;
                     }
 
@@ -681,7 +628,7 @@ namespace XenMigration.Legacy
                         Log(string.Format(CultureInfo.InvariantCulture, "  Toolstack Data: sz 0x{0:x}", size));
                         if (_libxl)
                         {
-                            byte[] data = _in.ReadArray((int)size) ?? throw Truncated("the toolstack data");
+                            byte[] data = _f.Array((int)size, "the toolstack data");
                             ReadPhysmap(data, at + 8);
                         }
                         else
@@ -801,7 +748,7 @@ namespace XenMigration.Legacy
 
                 CopyRecord(LibxcFormat.SharedInfo, ReadOnlySpan<byte>.Empty, LibxcFormat.PageSize, "the shared info page");
                 Log("Got shinfo");
-                _out.WriteEmptyRecord(LibxcFormat.End);
+                _out.WriteRecord(LibxcFormat.End, ReadOnlySpan<byte>.Empty);
             }
 
             private void CopyVcpuRecord(uint type, int vcpu, long length, string? what)
@@ -832,15 +779,15 @@ namespace XenMigration.Legacy
                 uint length = U32("the HVM context length");
                 Log(string.Format(CultureInfo.InvariantCulture, "Got HVM Context (0x{0:x} bytes)", length));
                 CopyRecord(LibxcFormat.HvmContext, ReadOnlySpan<byte>.Empty, length, "the HVM context");
-                _out.WriteEmptyRecord(LibxcFormat.End);
+                _out.WriteRecord(LibxcFormat.End, ReadOnlySpan<byte>.Empty);
             }
 
             private void CopyQemu()
             {
                 long at = _in.Position;
-                string signature = Encoding.ASCII.GetString(Bytes(LegacyFormat.SignatureLength, "the device-model record signature").ToArray());
+                string signature = DeviceModelFormat.SignatureOf(Bytes(DeviceModelFormat.SignatureLength, "the device-model record signature"));
                 Log("Qemu signature: " + Printable(signature));
-                if (signature != LegacyFormat.QemuSignature)
+                if (signature != DeviceModelFormat.Signature0002)
                 {
                     string what = signature switch
                     {
@@ -855,7 +802,7 @@ namespace XenMigration.Legacy
                 _result.QemuStateLength = size;
                 if (_libxl)
                 {
-                    CopyRecord(LibxlFormat.EmulatorContext, LibxlFormat.EncodeEmulatorHeader(EmulatorId.Unknown, 0), size, "the device-model state");
+                    CopyRecord(LibxlFormat.EmulatorContext, LibxlFormat.EncodeEmulatorHeader(EmulatorKind.Unknown, 0), size, "the device-model state");
                     return;
                 }
 
@@ -864,8 +811,7 @@ namespace XenMigration.Legacy
                     throw Invalid(string.Format(CultureInfo.InvariantCulture, "{0} bytes of device-model state exceed the 128 MiB limit", size), at);
                 }
 
-                _out.WriteRaw(Encoding.ASCII.GetBytes(signature));
-                _out.WriteRaw(new ByteBuilder(4).U32(size).Span);
+                _out.WriteRaw(DeviceModelFormat.EncodeHeader(size));
                 CopyRaw(size, "the device-model state", null);
             }
 
@@ -883,7 +829,7 @@ namespace XenMigration.Legacy
                     throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: {1} needs {2} bytes but only {3} remain.", _in.Length, what, length, _in.Remaining), _in.Length);
                 }
 
-                FramedRecordWriter o = _out.Frames;
+                FramedRecordWriter o = _out;
                 o.BeginRecord(type, total);
                 o.WriteBody(prefix);
                 CopyRaw(length, what, o);
@@ -892,7 +838,7 @@ namespace XenMigration.Legacy
 
             private void CopyRaw(long length, string what, FramedRecordWriter? body)
             {
-                long copied = body is null ? _out.Frames.CopyRaw(_in, length, _scratch) : body.CopyBody(_in, length, _scratch);
+                long copied = body is null ? _out.CopyRaw(_in, length, _scratch) : body.CopyBody(_in, length, _scratch);
                 if (copied != length)
                 {
                     throw Truncated(what);
@@ -906,40 +852,31 @@ namespace XenMigration.Legacy
                     throw Invalid("an HVM-only param chunk appears in a PV stream (is this an HVM image?)", at);
                 }
 
-                _out.WriteHvmParams(parameters);
+                _out.WriteRecord(LibxcFormat.HvmParams, LibxcFormat.EncodeHvmParams(parameters));
             }
 
             private void Report() => _options.Progress?.Invoke(_in.Position, _in.Length < 0 ? null : _in.Length);
 
             private void Log(string line) => _options.Log?.Invoke(line);
 
-            private ReadOnlySpan<byte> Bytes(int count, string what) =>
-                _in.TryRead(count, out ReadOnlySpan<byte> span) ? span : throw Truncated(what);
+            private ReadOnlySpan<byte> Bytes(int count, string what) => _f.Bytes(count, what);
 
-            private void Skip(long count, string what)
-            {
-                if (_in.Skip(count) != count)
-                {
-                    throw Truncated(what);
-                }
-            }
+            private void Skip(long count, string what) => _f.Skip(count, what);
 
-            private uint U32(string what) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes(4, what));
+            private uint U32(string what) => _f.U32(what);
 
-            private int I32(string what) => BinaryPrimitives.ReadInt32LittleEndian(Bytes(4, what));
+            private int I32(string what) => _f.I32(what);
 
-            private ulong U64(string what) => BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8, what));
+            private ulong U64(string what) => _f.U64(what);
 
-            private ulong Ulong(string what) => _width == 32 ? U32(what) : U64(what);
+            private ulong Ulong(string what) => _f.Word(_width / 8, what);
 
-            private static XenFormatException Invalid(string detail, long at) =>
-                new XenFormatException(XenErrorIds.InvalidLegacyStream, string.Format(CultureInfo.InvariantCulture, "The legacy stream is invalid at offset 0x{0:X} ({0}): {1}.", at, detail), at);
+            private XenFormatException Invalid(string detail, long at) => _f.Invalid(XenErrorIds.InvalidLegacyStream, at, detail);
 
             private static XenFormatException Unsupported(string detail, long at) =>
                 new XenFormatException(XenErrorIds.UnsupportedLegacyChunk, string.Format(CultureInfo.InvariantCulture, "Cannot convert the legacy stream at offset 0x{0:X} ({0}): {1}.", at, detail), at);
 
-            private XenTruncatedException Truncated(string what) =>
-                new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0} while reading {1}.", _in.Position, what), _in.Position);
+            private XenTruncatedException Truncated(string what) => _f.Truncated(_in.Position, what);
 
             private static string Printable(string s)
             {

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxc
 {
@@ -73,7 +73,7 @@ namespace XenMigration.Libxc
         /// <summary>Image-header options bit 0: big-endian.</summary>
         public const ushort OptionBigEndian = 0x1;
         /// <summary>Xen's REC_LENGTH_MAX: bodies longer than this are refused.</summary>
-        public const int MaxRecordLength = 128 << 20;
+        public const int MaxRecordLength = Limits.MaxRecordLength;
         /// <summary>Page size of x86 guests.</summary>
         public const int PageSize = 4096;
         /// <summary>The writer's MAX_BATCH_SIZE: PFNs per PAGE_DATA record.</summary>
@@ -132,6 +132,21 @@ namespace XenMigration.Libxc
             XenRecordType.PvVcpuMsrs, XenRecordType.Verify, XenRecordType.Checkpoint, XenRecordType.CheckpointDirtyPfnList,
             XenRecordType.StaticDataEnd, XenRecordType.CpuidPolicy, XenRecordType.MsrPolicy,
         };
+
+        /// <summary>Whether an input starts like a bare libxc stream: the all-ones marker (or a prefix of it).</summary>
+        internal static bool Probe(ReadOnlySpan<byte> head)
+        {
+            int n = Math.Min(head.Length, 8);
+            for (int i = 0; i < n; i++)
+            {
+                if (head[i] != 0xFF)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
 
         /// <summary>The record type a libxc type code means, or <see cref="XenRecordType.Unknown"/>.</summary>
         public static XenRecordType TypeOf(uint code) => code < s_types.Length ? s_types[code] : XenRecordType.Unknown;

@@ -5,7 +5,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using XenMigration.Framing;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxc
 {
@@ -28,12 +28,12 @@ namespace XenMigration.Libxc
             uint reserved2 = r.U32();
             if (marker != LibxcFormat.Marker)
             {
-                throw error(XenErrorIds.InvalidHeader, "the marker is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not all ones");
+                throw error(XenErrorIds.InvalidHeader, "the marker is " + HexText.Of(span.Slice(0, 8)) + ", not all ones");
             }
 
             if (id != LibxcFormat.Id)
             {
-                throw error(XenErrorIds.InvalidHeader, "the id is " + FormatDetector.Hex(span.Slice(8, 4)) + ", not \"XENF\"");
+                throw error(XenErrorIds.InvalidHeader, "the id is " + HexText.Of(span.Slice(8, 4)) + ", not \"XENF\"");
             }
 
             if (version < 2 || version > 3)
@@ -81,7 +81,7 @@ namespace XenMigration.Libxc
                     uint start = r.U32();
                     uint end = r.U32();
                     long frameCount = d.Frames.BodyRemaining / 8;
-                    ulong[] frames = d.Frames.ReadEntries(frameCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames", XenStreamReader.MaxRetainedEntries);
+                    ulong[] frames = d.Frames.ReadEntries(frameCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "p2m frames", Limits.MaxRetainedEntries);
                     return new PvP2mFramesRecord(d.Decoded(frame, XenLayer.Libxc, type), start, end, frames, frameCount);
                 }
 
@@ -119,10 +119,10 @@ namespace XenMigration.Libxc
                         16,
                         e => new KeyValuePair<ulong, ulong>(BinaryPrimitives.ReadUInt64LittleEndian(e), BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
                         "params",
-                        XenStreamReader.MaxRetainedEntries,
+                        Limits.MaxRetainedEntries,
                         (p, i) =>
                         {
-                            if (i >= XenStreamReader.MaxRetainedEntries && !HvmParamNames.IsDefined(p.Key))
+                            if (i >= Limits.MaxRetainedEntries && !HvmParamNames.IsDefined(p.Key))
                             {
                                 unknown.Add(i);
                             }
@@ -139,14 +139,14 @@ namespace XenMigration.Libxc
                 case LibxcFormat.CheckpointDirtyPfnList:
                 {
                     long pfnCount = d.Frames.BodyRemaining / 8;
-                    ulong[] pfns = d.Frames.ReadEntries(pfnCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns", XenStreamReader.MaxRetainedEntries);
+                    ulong[] pfns = d.Frames.ReadEntries(pfnCount, 8, e => BinaryPrimitives.ReadUInt64LittleEndian(e), "pfns", Limits.MaxRetainedEntries);
                     return new CheckpointDirtyPfnListRecord(d.Decoded(frame, XenLayer.Libxc, type), pfns, pfnCount);
                 }
 
                 case LibxcFormat.X86CpuidPolicy:
                 {
                     long leafCount = d.Frames.BodyRemaining / 24;
-                    CpuidLeaf[] leaves = d.Frames.ReadEntries(leafCount, 24, DecodeCpuidLeaf, "CPUID leaves", XenStreamReader.MaxRetainedEntries);
+                    CpuidLeaf[] leaves = d.Frames.ReadEntries(leafCount, 24, DecodeCpuidLeaf, "CPUID leaves", Limits.MaxRetainedEntries);
                     return new CpuidPolicyRecord(d.Decoded(frame, XenLayer.Libxc, type), leaves, leafCount);
                 }
 
@@ -160,10 +160,10 @@ namespace XenMigration.Libxc
                         16,
                         e => (Index: BinaryPrimitives.ReadUInt32LittleEndian(e), Flags: BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(4)), Value: BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(8))),
                         "MSR entries",
-                        XenStreamReader.MaxRetainedEntries,
+                        Limits.MaxRetainedEntries,
                         (m, i) =>
                         {
-                            if (i >= XenStreamReader.MaxRetainedEntries && m.Flags != 0)
+                            if (i >= Limits.MaxRetainedEntries && m.Flags != 0)
                             {
                                 flagsSet.Add(i);
                             }
@@ -217,7 +217,7 @@ namespace XenMigration.Libxc
             long dataPages = 0;
             ulong? lastPfn = null;
             EntryTally invalidTypes = s_none, reservedBits = s_none;
-            if (count <= XenStreamReader.MaxRetainedEntries)
+            if (count <= Limits.MaxRetainedEntries)
             {
                 // Every real batch (Xen writes at most 1024 pfns): all entries are kept, and the
                 // counts come from the array, with no per-entry callback or allocation.
@@ -235,7 +235,7 @@ namespace XenMigration.Libxc
                     8,
                     s_decodeFrame,
                     "pfns",
-                    XenStreamReader.MaxRetainedEntries,
+                    Limits.MaxRetainedEntries,
                     (f, i) =>
                     {
                         if (f.HasData)
@@ -244,7 +244,7 @@ namespace XenMigration.Libxc
                         }
 
                         lastPfn = f.Pfn;
-                        if (i >= XenStreamReader.MaxRetainedEntries)
+                        if (i >= Limits.MaxRetainedEntries)
                         {
                             if (!LibxcFormat.IsValidPageType((int)f.Type))
                             {

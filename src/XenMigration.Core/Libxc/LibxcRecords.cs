@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using XenMigration.Framing;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxc
 {
@@ -235,7 +235,7 @@ namespace XenMigration.Libxc
         /// blob is read from the reader while the record is current, else from its file.
         /// </summary>
         /// <exception cref="XenFormatException">The blob does not have its type's layout.</exception>
-        public PvVcpuContext ReadContext() => PvVcpuContext.Decode(this, HvmContext.HvmContextDecoder.ReadPayload(this));
+        public PvVcpuContext ReadContext() => PvVcpuContext.Decode(this, RecordPayload.ReadAll(this, Limits.MaxRecordLength, "vCPU context"));
 
         /// <summary>The vCPU.</summary>
         public uint VcpuId { get; }
@@ -501,21 +501,5 @@ namespace XenMigration.Libxc
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} MSRs", EntryCount);
-    }
-
-    /// <summary>
-    /// The raw legacy device-model record that Xen's converter appends after the libxc END when it
-    /// writes an HVM stream in libxc format (docs/formats §4.7 step 9).
-    /// </summary>
-    public sealed class LegacyDeviceModelRecord : XenStreamRecord
-    {
-        internal LegacyDeviceModelRecord(in RecordContext context, string signature)
-            : base(context) => Signature = signature;
-
-        /// <summary>The 21-byte signature ("DeviceModelRecord0002").</summary>
-        public string Signature { get; }
-
-        /// <inheritdoc/>
-        public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, {1} bytes of QEMU state", Signature, PayloadLength);
     }
 }

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.X86;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxc
 {

@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
 using XenMigration.Framing;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxl
 {
     /// <summary>Emulator ids of the libxl emulator sub-header (docs/formats §2.3).</summary>
-    public enum EmulatorId : uint
+    public enum EmulatorKind : uint
     {
         /// <summary>Unknown: written by Xen's legacy-stream converter.</summary>
         Unknown = 0,
@@ -59,6 +59,9 @@ namespace XenMigration.Libxl
         /// <summary>Size of the emulator sub-header of EMULATOR_* records.</summary>
         public const int EmulatorHeaderSize = 8;
 
+        /// <summary>Whether an input starts like a bare libxl stream ("LibxlFmt", or a prefix of it).</summary>
+        internal static bool Probe(ReadOnlySpan<byte> head) => FormatDetector.MatchesMagic(head, "LibxlFmt");
+
         /// <summary>The record type a libxl type code means, or <see cref="XenRecordType.Unknown"/>.</summary>
         public static XenRecordType TypeOf(uint code) => code switch
         {
@@ -88,7 +91,7 @@ namespace XenMigration.Libxl
             new ByteBuilder(HeaderSize, bigEndian: true).U64(Ident).U32(version).U32(options).ToArray();
 
         /// <summary>Encodes an EMULATOR_XENSTORE_DATA body: sub-header then <c>key\0value\0</c> pairs.</summary>
-        internal static byte[] EncodeXenstoreData(EmulatorId emulator, uint index, IEnumerable<KeyValuePair<string, string>> pairs)
+        internal static byte[] EncodeXenstoreData(EmulatorKind emulator, uint index, IEnumerable<KeyValuePair<string, string>> pairs)
         {
             var b = new ByteBuilder().U32((uint)emulator).U32(index);
             foreach (KeyValuePair<string, string> pair in pairs)
@@ -100,7 +103,7 @@ namespace XenMigration.Libxl
         }
 
         /// <summary>Encodes the 8-byte emulator sub-header that starts an EMULATOR_CONTEXT body.</summary>
-        internal static byte[] EncodeEmulatorHeader(EmulatorId emulator, uint index) =>
+        internal static byte[] EncodeEmulatorHeader(EmulatorKind emulator, uint index) =>
             new ByteBuilder(EmulatorHeaderSize).U32((uint)emulator).U32(index).ToArray();
 
         /// <summary>Encodes a CHECKPOINT_STATE body as libxl does (length 4).</summary>

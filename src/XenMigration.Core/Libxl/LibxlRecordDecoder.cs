@@ -2,7 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Globalization;
 using XenMigration.Framing;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxl
 {
@@ -22,7 +22,7 @@ namespace XenMigration.Libxl
             uint options = r.U32();
             if (ident != LibxlFormat.Ident)
             {
-                throw error(XenErrorIds.InvalidHeader, "the ident is " + FormatDetector.Hex(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
+                throw error(XenErrorIds.InvalidHeader, "the ident is " + HexText.Of(span.Slice(0, 8)) + ", not \"LibxlFmt\"");
             }
 
             if (version != LibxlFormat.Version)
@@ -73,7 +73,7 @@ namespace XenMigration.Libxl
             var r = new SpanReader(sub);
             uint id = r.U32();
             uint index = r.U32();
-            var decoder = new XenstoreDataDecoder(XenStreamReader.MaxRetainedEntries);
+            var decoder = new XenstoreDataDecoder(Limits.MaxRetainedEntries);
             byte[] chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
             try
             {

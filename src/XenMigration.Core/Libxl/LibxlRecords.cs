@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
-using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Libxl
 {
@@ -65,7 +65,7 @@ namespace XenMigration.Libxl
         internal EmulatorXenstoreDataRecord(in RecordContext context, uint emulatorId, uint emulatorIndex, XenstoreDataDecoder decoded)
             : base(context)
         {
-            EmulatorId = (EmulatorId)emulatorId;
+            EmulatorId = (EmulatorKind)emulatorId;
             EmulatorIndex = emulatorIndex;
             Entries = decoded.Kept;
             EntryCount = decoded.PairCount;
@@ -86,7 +86,7 @@ namespace XenMigration.Libxl
         internal EntryTally UnkeptBadValues { get; }
 
         /// <summary>Which emulator the data is for.</summary>
-        public EmulatorId EmulatorId { get; }
+        public EmulatorKind EmulatorId { get; }
 
         /// <summary>Which emulator instance of the domain (libxl always writes 0).</summary>
         public uint EmulatorIndex { get; }
@@ -107,13 +107,13 @@ namespace XenMigration.Libxl
         internal EmulatorContextRecord(in RecordContext context, uint emulatorId, uint emulatorIndex, bool isQemuStream)
             : base(context)
         {
-            EmulatorId = (EmulatorId)emulatorId;
+            EmulatorId = (EmulatorKind)emulatorId;
             EmulatorIndex = emulatorIndex;
             IsQemuStream = isQemuStream;
         }
 
         /// <summary>Which emulator the state is for.</summary>
-        public EmulatorId EmulatorId { get; }
+        public EmulatorKind EmulatorId { get; }
 
         /// <summary>Which emulator instance of the domain.</summary>
         public uint EmulatorIndex { get; }

@@ -7,7 +7,7 @@ namespace XenMigration.Libxl
 {
     /// <summary>
     /// Decodes the NUL-separated key/value pairs of EMULATOR_XENSTORE_DATA as the body streams past,
-    /// keeping at most <see cref="XenStream.XenStreamReader.MaxRetainedEntries"/> pairs and
+    /// keeping at most <see cref="Limits.MaxRetainedEntries"/> pairs and
     /// <see cref="MaxTokenBytes"/> bytes of any key or value: a 128 MiB body of NULs (67 million
     /// empty pairs) costs the same memory as a real one. Keys and values are checked byte by byte
     /// (the rules of <see cref="IsKeyByte"/> and <see cref="IsValueByte"/>) for every pair.
@@ -15,7 +15,7 @@ namespace XenMigration.Libxl
     internal sealed class XenstoreDataDecoder
     {
         /// <summary>Longest key or value kept (xenstore's own limits are 3072 and 4096 bytes).</summary>
-        public const int MaxTokenBytes = 65536;
+        public const int MaxTokenBytes = Limits.MaxXenstoreToken;
 
         private readonly int _maxPairs;
         private readonly List<XenstoreKeyValue> _kept = new List<XenstoreKeyValue>();

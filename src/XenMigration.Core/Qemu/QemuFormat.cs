@@ -28,25 +28,6 @@ namespace XenMigration.Qemu
         Ram,
     }
 
-    /// <summary>Compression of the QEMU stream inside a libvirt save image (header field "format").</summary>
-    public enum LibvirtCompression
-    {
-        /// <summary>Not compressed.</summary>
-        Raw = 0,
-        /// <summary>gzip.</summary>
-        Gzip = 1,
-        /// <summary>bzip2.</summary>
-        Bzip2 = 2,
-        /// <summary>xz.</summary>
-        Xz = 3,
-        /// <summary>lzop.</summary>
-        Lzop = 4,
-        /// <summary>zstd (newer libvirt).</summary>
-        Zstd = 5,
-        /// <summary>sparse / mapped-ram (newer libvirt).</summary>
-        Sparse = 6,
-    }
-
     /// <summary>Constants of the QEMU savevm stream and the libvirt save header (docs/formats §8.1-§8.11).</summary>
     internal static class QemuFormat
     {
@@ -79,23 +60,10 @@ namespace XenMigration.Qemu
         public const ulong RamFlagMask = 0xFFF;
         public const int TargetPageSize = 4096;
 
-        /// <summary>Largest device-section body decoded in memory; larger bodies are given raw.</summary>
-        public const int MaxSectionBody = 16 << 20;
 
-        /// <summary>Largest JSON description read (QEMU's own analyzer stops at 10 MiB).</summary>
-        public const int MaxDescription = 64 << 20;
 
-        /// <summary>Largest RAM block count accepted from a MEM_SIZE list.</summary>
-        public const int MaxRamBlocks = 4096;
-
-        // libvirt save-image header (§8.11): 16-byte magic, then 19 host-order (little-endian) u32.
-        public const int LibvirtHeaderSize = 92;
-        public const string LibvirtMagic = "LibvirtQemudSave";
-        public const string LibvirtPartialMagic = "LibvirtQemudPart";
-        public const int MaxLibvirtData = 64 << 20;
-
-        /// <summary>Xen's legacy (Xen 4.5 and older) device-model record: signature, u32 length, QEMU state.</summary>
-        public const string XenDeviceModelSignature = Legacy.LegacyFormat.QemuSignature;
+        /// <summary>Whether an input starts like a QEMU migration stream ("QEVM", or a prefix of it).</summary>
+        public static bool Probe(ReadOnlySpan<byte> head) => Framing.FormatDetector.MatchesMagic(head, "QEVM");
 
         public static string CommandName(ushort command) => command switch
         {
@@ -112,16 +80,6 @@ namespace XenMigration.Qemu
             10 => "RECV_BITMAP",
             11 => "SWITCHOVER_START",
             _ => "UNKNOWN",
-        };
-
-        public static string CompressorCommand(LibvirtCompression format) => format switch
-        {
-            LibvirtCompression.Gzip => "gzip -dc",
-            LibvirtCompression.Bzip2 => "bzip2 -dc",
-            LibvirtCompression.Xz => "xz -dc",
-            LibvirtCompression.Lzop => "lzop -dc",
-            LibvirtCompression.Zstd => "zstd -dc",
-            _ => string.Empty,
         };
 
         public static bool IsPrintableName(ReadOnlySpan<byte> name)

@@ -21,6 +21,9 @@ namespace XenMigration.Qemu
         public QemuMemoryRequest? Memory { get; set; }
 
         internal string? DescriptionJson { get; set; }
+
+        /// <summary>A copy, for one of several streams opened with the same options.</summary>
+        internal QemuStreamReaderOptions Clone() => (QemuStreamReaderOptions)MemberwiseClone();
     }
 
     /// <summary>
@@ -181,7 +184,7 @@ namespace XenMigration.Qemu
             uint version = BinaryPrimitives.ReadUInt32BigEndian(head.Slice(4));
             if (magic != QemuFormat.Magic)
             {
-                throw new XenFormatException(XenErrorIds.UnrecognizedFormat, string.Format(CultureInfo.InvariantCulture, "Not a QEMU migration stream: the magic at offset 0x{0:X} is {1}, not \"QEVM\".", offset, FormatDetector.Hex(head.Slice(0, 4))), offset);
+                throw new XenFormatException(XenErrorIds.UnrecognizedFormat, string.Format(CultureInfo.InvariantCulture, "Not a QEMU migration stream: the magic at offset 0x{0:X} is {1}, not \"QEVM\".", offset, HexText.Of(head.Slice(0, 4))), offset);
             }
 
             if (version == QemuFormat.VersionCompat)
@@ -312,9 +315,9 @@ namespace XenMigration.Qemu
             if (kind == QemuSectionKind.Full && _description?.Find(idstr, instance) is VmsdDescription desc)
             {
                 long size = StaticSize(desc, 0);
-                if (size > QemuFormat.MaxSectionBody)
+                if (size > Limits.MaxQemuSectionBody)
                 {
-                    throw Invalid(offset, string.Format(CultureInfo.InvariantCulture, "the description of '{0}' gives a body of {1} bytes (at most {2} are decoded)", idstr, size, QemuFormat.MaxSectionBody));
+                    throw Invalid(offset, string.Format(CultureInfo.InvariantCulture, "the description of '{0}' gives a body of {1} bytes (at most {2} are decoded)", idstr, size, Limits.MaxQemuSectionBody));
                 }
 
                 byte[] body = _source.ReadArray((int)size) ?? throw Truncated(bodyOffset, string.Format(CultureInfo.InvariantCulture, "the {0} bytes of section '{1}'", size, idstr));
@@ -461,7 +464,7 @@ namespace XenMigration.Qemu
         private long? ScanToFooter(uint id)
         {
             long scanned = 0;
-            while (scanned <= QemuFormat.MaxSectionBody)
+            while (scanned <= Limits.MaxQemuSectionBody)
             {
                 ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
                 // A window shorter than asked for is the end of the input, seekable or not.
@@ -696,9 +699,9 @@ namespace XenMigration.Qemu
 
             while (sum < total)
             {
-                if (_blocks.Count >= QemuFormat.MaxRamBlocks)
+                if (_blocks.Count >= Limits.MaxQemuRamBlocks)
                 {
-                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "more than {0} RAM blocks", QemuFormat.MaxRamBlocks));
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "more than {0} RAM blocks", Limits.MaxQemuRamBlocks));
                 }
 
                 string name = ShortName("a RAM block name");
@@ -738,9 +741,9 @@ namespace XenMigration.Qemu
             if (next.Length >= 5 && next[0] == QemuFormat.VmDescription)
             {
                 uint length = BinaryPrimitives.ReadUInt32BigEndian(next.Slice(1));
-                if (length > QemuFormat.MaxDescription || (_source.Length >= 0 && length > _source.Remaining - 5))
+                if (length > Limits.MaxQemuDescription || (_source.Length >= 0 && length > _source.Remaining - 5))
                 {
-                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a VM description of {0} bytes ({1})", length, length > QemuFormat.MaxDescription ? "at most 64 MiB is read" : "more than remain"));
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a VM description of {0} bytes ({1})", length, length > Limits.MaxQemuDescription ? "at most 64 MiB is read" : "more than remain"));
                 }
 
                 _source.Skip(5);
@@ -805,7 +808,7 @@ namespace XenMigration.Qemu
             ReadOnlySpan<byte> name = Bytes(length, what);
             if (!QemuFormat.IsPrintableName(name))
             {
-                throw Invalid(at, what + " is not printable text (" + FormatDetector.Hex(name.Slice(0, Math.Min(name.Length, 16))) + ")");
+                throw Invalid(at, what + " is not printable text (" + HexText.Of(name.Slice(0, Math.Min(name.Length, 16))) + ")");
             }
 
             return Ascii(name);

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using XenMigration.Verification;
+using XenMigration.Rules;
 
 namespace XenMigration.Qemu
 {

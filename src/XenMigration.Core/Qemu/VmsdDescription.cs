@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using XenMigration.Framing;
 
 namespace XenMigration.Qemu
 {
@@ -97,7 +98,7 @@ namespace XenMigration.Qemu
             long size = obj.TryGetValue("size", out object? z) && z is long zl ? zl : 0;
             long arrayLength = obj.TryGetValue("array_len", out object? a) && a is long al ? al : 1;
             int? index = obj.TryGetValue("index", out object? i) && i is long il ? checked((int)il) : null;
-            if (size < 0 || size > QemuFormat.MaxSectionBody || arrayLength < 0 || arrayLength > QemuFormat.MaxSectionBody)
+            if (size < 0 || size > Limits.MaxQemuSectionBody || arrayLength < 0 || arrayLength > Limits.MaxQemuSectionBody)
             {
                 throw new FormatException("Field '" + name + "' has an impossible size or array length.");
             }

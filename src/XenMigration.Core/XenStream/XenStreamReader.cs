@@ -1,36 +1,33 @@
 using System;
-using System.Buffers.Binary;
-using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.Text;
+using XenMigration.DeviceModel;
 using XenMigration.Framing;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
-using XenMigration.Xl;
+using XenMigration.Records;
 
 namespace XenMigration.XenStream
 {
     /// <summary>
-    /// Pull reader of Xen save images: an xl save file, a bare libxl v2 stream or a bare libxc v2/v3
-    /// stream, detected from the first bytes. <see cref="ReadNext"/> returns the headers and records of
-    /// every layer in file order, the embedded libxc stream inline, and null at the clean end. Page
-    /// contents and other payloads are skipped (by seeking when the stream can seek) unless a
-    /// record's <see cref="XenStreamRecord.OpenPayload"/> is used before the next call.
+    /// Pull reader of Xen save images: a bare libxl v2 stream or libxc v2/v3 stream, or one inside a
+    /// container (an xl save file), detected from the first bytes. <see cref="ReadNext"/> returns the
+    /// headers and records of every layer in file order, the embedded libxc stream inline, and null
+    /// at the clean end. Page contents and other payloads are skipped (by seeking when the stream can
+    /// seek) unless a record's <see cref="XenStreamRecord.OpenPayload"/> is used.
     /// </summary>
     /// <remarks>
     /// Errors are <see cref="XenFormatException"/>s carrying the byte offset, record index and a
     /// stable error id; a truncated input gives <see cref="XenTruncatedException"/>. After an error
     /// the reader rethrows it on every further call. Not thread-safe.
     /// </remarks>
-    public sealed class XenStreamReader : IRecordReader<XenStreamRecord>, IRecordDecoding
+    public sealed class XenStreamReader : IRecordReader<XenStreamRecord>, IRecordDecoding, IPayloadSource
     {
-        private const string QemuLegacySignature = Legacy.LegacyFormat.QemuSignature;
-
         private readonly StreamSource _source;
         private readonly FramedRecordReader _frames;
         private readonly string? _path;
-        private State _state;
+        private ReadState _state;
+        private IContainerDecoder? _container;
         private bool _libxcInsideLibxl;
         private bool _libxcSuspended;
         private bool _frameIsLibxl;
@@ -40,16 +37,7 @@ namespace XenMigration.XenStream
         private XenFormatException? _deferred;
         private bool _disposed;
 
-        internal bool IsDisposed => _disposed;
-
         int? IRecordDecoding.GuestWidth { get; set; }
-
-        /// <summary>
-        /// The most entries (pfns, params, CPUID leaves, MSRs, key/value pairs) a record keeps in
-        /// memory; the rest are counted and checked as they stream past, so memory stays bounded
-        /// whatever a record declares (see <see cref="XenStreamRecord.EntriesTruncated"/>).
-        /// </summary>
-        public const int MaxRetainedEntries = 65536;
 
         /// <summary>Creates a reader over <paramref name="stream"/>, which may be seekable or not.</summary>
         /// <param name="stream">The input, positioned at the start of the image.</param>
@@ -68,10 +56,11 @@ namespace XenMigration.XenStream
             _path = options.SourcePath;
         }
 
-        private enum State
+        private enum ReadState
         {
             Start,
-            AfterXlHeader,
+            Container,
+            EmbeddedStream,
             LibxlHeader,
             LibxlRecords,
             ImageHeader,
@@ -81,11 +70,8 @@ namespace XenMigration.XenStream
             Done,
         }
 
-        /// <summary>The container format detected from the first bytes (Unknown before the first read).</summary>
+        /// <summary>The format detected from the first bytes (Unknown before the first read).</summary>
         public DetectedFormat Format { get; private set; }
-
-        /// <summary>The xl header, once read.</summary>
-        public XlHeaderRecord? XlHeader { get; private set; }
 
         /// <summary>The libxl header, once read.</summary>
         public LibxlHeaderRecord? LibxlHeader { get; private set; }
@@ -100,7 +86,7 @@ namespace XenMigration.XenStream
         public bool IsCheckpointed { get; private set; }
 
         /// <summary>True once the final END has been read.</summary>
-        public bool IsAtEnd => _state == State.Done;
+        public bool IsAtEnd => _state == ReadState.Done;
 
         /// <summary>Bytes consumed from the input so far.</summary>
         public long Position => _source.Position;
@@ -112,7 +98,7 @@ namespace XenMigration.XenStream
         public long BytesFetched => _source.BytesFetched;
 
         /// <summary>Bytes after the final END, when the input is seekable and fully read; null otherwise.</summary>
-        public long? TrailingBytes => _state == State.Done && _source.Length >= 0 ? _source.Remaining : null;
+        public long? TrailingBytes => _state == ReadState.Done && _source.Length >= 0 ? _source.Remaining : null;
 
         /// <summary>
         /// After the final END: whether any byte follows it. On a pipe this reads (at most) one
@@ -120,7 +106,7 @@ namespace XenMigration.XenStream
         /// </summary>
         public bool HasTrailingData()
         {
-            if (_state != State.Done)
+            if (_state != ReadState.Done)
             {
                 throw new InvalidOperationException("The final END has not been read yet.");
             }
@@ -164,6 +150,13 @@ namespace XenMigration.XenStream
 
                 return record;
             }
+            catch (OverflowException ex)
+            {
+                // Lengths are checked where they are read; this is the net under those checks, so a
+                // value no check foresaw is still a per-file format error with its offset.
+                _fault = new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "A value in record #{0} near offset {1} is out of range ({2}).", _index, _source.Position, ex.Message), _source.Position, _index, innerException: ex);
+                throw _fault;
+            }
             catch (Exception ex) when (ex is XenFormatException || ex is IOException)
             {
                 _fault = ex;
@@ -183,16 +176,11 @@ namespace XenMigration.XenStream
             _source.Dispose();
         }
 
-        internal Stream OpenPayload(XenStreamRecord record, int generation)
+        Stream IPayloadSource.OpenPayload(XenStreamRecord record, int generation)
         {
             if (_disposed)
             {
                 throw new ObjectDisposedException(nameof(XenStreamReader));
-            }
-
-            if (record.PayloadLength == 0)
-            {
-                return Stream.Null;
             }
 
             if (!ReferenceEquals(record, _current) || generation != _frames.Generation || !_frames.InRecord)
@@ -205,34 +193,60 @@ namespace XenMigration.XenStream
                 throw new InvalidOperationException("The payload of this record has already been read.");
             }
 
-            return new PayloadStream(this, _frames, generation, record.PayloadLength);
+            return new FrameBodyStream(_frames, generation, record.PayloadLength);
         }
 
         private XenStreamRecord? ReadNextCore()
         {
             _frames.RecordIndex = _index;
-            switch (_state)
+            while (true)
             {
-                case State.Start:
-                    return ReadStart();
-                case State.AfterXlHeader:
-                    return ReadAfterXlHeader();
-                case State.LibxlHeader:
-                    return ReadLibxlHeader();
-                case State.LibxlRecords:
-                    return ReadLibxlRecord();
-                case State.ImageHeader:
-                    return ReadImageHeader();
-                case State.DomainHeader:
-                    return ReadDomainHeader();
-                case State.LibxcRecords:
-                    return ReadLibxcRecord();
-                case State.LibxcTrailer:
-                    return ReadLibxcTrailer();
-                default:
-                    return null;
+                switch (_state)
+                {
+                    case ReadState.Start:
+                        if (ReadStart() is XenStreamRecord first)
+                        {
+                            return first;
+                        }
+
+                        continue;   // a container with nothing of its own before the stream
+                    case ReadState.Container:
+                        if (_container!.ReadNext(this, out bool embedded) is XenStreamRecord own)
+                        {
+                            return own;
+                        }
+
+                        _state = embedded ? ReadState.EmbeddedStream : ReadState.Done;
+                        continue;
+                    case ReadState.EmbeddedStream:
+                        return ReadStreamHeader(FormatDetector.Detect(_source.Peek(FormatDetector.ProbeLength)));
+                    case ReadState.LibxlHeader:
+                        return ReadLibxlHeader();
+                    case ReadState.LibxlRecords:
+                        return ReadLibxlRecord();
+                    case ReadState.ImageHeader:
+                        return ReadImageHeader();
+                    case ReadState.DomainHeader:
+                        return ReadDomainHeader();
+                    case ReadState.LibxcRecords:
+                        return ReadLibxcRecord();
+                    case ReadState.LibxcTrailer:
+                        if (DeviceModelDecoder.ReadTrailer(this) is LegacyDeviceModelRecord trailer)
+                        {
+                            _state = StreamEnded();
+                            return trailer;
+                        }
+
+                        _state = StreamEnded();
+                        continue;
+                    default:
+                        return null;
+                }
             }
         }
+
+        // The embedded (or bare) Xen stream has ended: back to its container, if there is one.
+        private ReadState StreamEnded() => _container is null ? ReadState.Done : ReadState.Container;
 
         // Skips what is left of the current record's body (unless a payload stream consumed it) and
         // checks its padding, which is only known now for records that had a payload.
@@ -248,91 +262,38 @@ namespace XenMigration.XenStream
             }
         }
 
-        private XenStreamRecord ReadStart()
+        private XenStreamRecord? ReadStart()
         {
             ReadOnlySpan<byte> head = _source.Peek(FormatDetector.ProbeLength);
             DetectedFormat format = FormatDetector.Detect(head);
             Format = format;
+            if (ContainerRegistry.Create(format) is IContainerDecoder container)
+            {
+                _container = container;
+                _state = ReadState.Container;
+                return null;
+            }
+
+            if (format == DetectedFormat.Empty)
+            {
+                throw new XenTruncatedException("Unexpected end of stream at offset 0: the input is empty.", 0);
+            }
+
+            return ReadStreamHeader(format);
+        }
+
+        private XenStreamRecord ReadStreamHeader(DetectedFormat format)
+        {
             switch (format)
             {
-                case DetectedFormat.Empty:
-                    throw new XenTruncatedException("Unexpected end of stream at offset 0: the input is empty.", 0);
-                case DetectedFormat.XlSaveFile:
-                    return ReadXlHeader();
                 case DetectedFormat.Libxl:
                     return ReadLibxlHeader();
                 case DetectedFormat.Libxc:
                     return ReadImageHeader();
                 default:
-                    throw WrongFormat(format, head, 0);
+                    ReadOnlySpan<byte> head = _source.Peek(FormatDetector.ProbeLength);
+                    throw FormatDetector.Refuse(format, head, _source.Position, "a Xen save image", "Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it to a v2 stream first.");
             }
-        }
-
-        private static XenFormatException WrongFormat(DetectedFormat format, ReadOnlySpan<byte> head, long offset) =>
-            FormatDetector.Refuse(format, head, offset, "a Xen save image", "Expected an xl save file, a libxl stream (\"LibxlFmt\") or a libxc stream (all-ones marker, \"XENF\"). A legacy (Xen 4.5 and older) stream without an xl header has no magic: convert it to a v2 stream first.");
-
-        private XenStreamRecord ReadXlHeader()
-        {
-            long offset = _source.Position;
-            const string Name = nameof(XenRecordType.XlHeader);
-            if (!_source.TryRead(XlFormat.HeaderSize, out ReadOnlySpan<byte> fixedPart))
-            {
-                throw HeaderTruncated(Name, offset);
-            }
-
-            Exception Error(string id, string detail) => HeaderError(id, Name, offset, detail);
-            XlHeaderDecoder.FixedPart h = XlHeaderDecoder.DecodeFixed(fixedPart, Error);
-            XlByteOrder order = h.Order;
-            uint mandatory = h.MandatoryFlags;
-            uint optional = h.OptionalFlags;
-            uint optionalLength = h.OptionalLength;
-            if (_source.RemainingAtLeast(optionalLength) >= 0 && optionalLength > _source.Remaining)
-            {
-                throw new XenTruncatedException(
-                    string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the xl header at offset {1} declares {2} bytes of optional data but only {3} remain.", _source.Length, offset, optionalLength, _source.Remaining),
-                    _source.Length,
-                    _index,
-                    Name);
-            }
-
-            byte[] optionalData = optionalLength == 0
-                ? Array.Empty<byte>()
-                : _source.ReadArray((int)optionalLength) ?? throw HeaderTruncated(Name, offset);
-            (uint? configLength, byte[]? config) = XlHeaderDecoder.DecodeOptional(optionalData, h.BigEndian, Error);
-
-            var record = new XlHeaderRecord(Context(offset, XenLayer.Xl, XenRecordType.XlHeader, null, XlFormat.HeaderSize + optionalLength), order, mandatory, optional, optionalLength, configLength, config);
-            XlHeader = record;
-            _state = State.AfterXlHeader;
-            return record;
-        }
-
-        // After the xl header: STREAMv2 promises a libxl stream. Whatever really follows is read if it
-        // can be (a libxc stream directly after the header is what Xen's verifier accepts); the
-        // verifier reports the mismatch. A legacy stream is refused here.
-        private XenStreamRecord ReadAfterXlHeader()
-        {
-            long offset = _source.Position;
-            ReadOnlySpan<byte> head = _source.Peek(FormatDetector.ProbeLength);
-            DetectedFormat next = FormatDetector.Detect(head);
-            switch (next)
-            {
-                case DetectedFormat.Libxl:
-                    return ReadLibxlHeader();
-                case DetectedFormat.Libxc:
-                    return ReadImageHeader();
-                case DetectedFormat.Empty:
-                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: nothing follows the xl header.", offset), offset, _index);
-            }
-
-            if (XlHeader is { IsStreamV2: false })
-            {
-                throw new XenUnsupportedFormatException(
-                    DetectedFormat.LegacyLibxc,
-                    string.Format(CultureInfo.InvariantCulture, "The xl header has no STREAMv2 flag: the image at offset {0} is a legacy (Xen 4.5 and older) stream, which must be converted to a v2 stream before it can be read.", offset),
-                    offset);
-            }
-
-            throw HeaderError(XenErrorIds.InvalidHeader, nameof(XenRecordType.LibxlHeader), offset, "the xl header announces a libxl v2 stream (STREAMv2) but the bytes that follow are not one (" + FormatDetector.Hex(head) + ")");
         }
 
         private XenStreamRecord ReadLibxlHeader()
@@ -344,14 +305,14 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(Name, offset);
             }
 
-            LibxlHeaderRecord record = LibxlRecordDecoder.DecodeHeader(span, Context(offset, XenLayer.Libxl, XenRecordType.LibxlHeader, null, LibxlFormat.HeaderSize), (id, detail) => HeaderError(id, Name, offset, detail));
+            LibxlHeaderRecord record = LibxlRecordDecoder.DecodeHeader(span, Header(offset, XenLayer.Libxl, XenRecordType.LibxlHeader, LibxlFormat.HeaderSize), (id, detail) => HeaderError(id, Name, offset, detail));
             LibxlHeader = record;
             if (record.IsBigEndian)
             {
                 _deferred = HeaderError(XenErrorIds.BigEndianStream, Name, offset, "the libxl stream is big-endian; Xen refuses to restore big-endian streams (\"Unable to handle big endian streams\") and this reader does not decode them");
             }
 
-            _state = State.LibxlRecords;
+            _state = ReadState.LibxlRecords;
             return record;
         }
 
@@ -364,17 +325,17 @@ namespace XenMigration.XenStream
             switch (code)
             {
                 case LibxlFormat.End:
-                    _state = State.Done;
+                    _state = StreamEnded();
                     return Signal(frame, XenLayer.Libxl, type);
                 case LibxlFormat.LibxcContext:
-                    _state = State.ImageHeader;
+                    _state = ReadState.ImageHeader;
                     _libxcInsideLibxl = true;
                     return Signal(frame, XenLayer.Libxl, type);
                 case LibxlFormat.CheckpointEnd:
                     if (_libxcSuspended)
                     {
                         _libxcSuspended = false;
-                        _state = State.LibxcRecords;
+                        _state = ReadState.LibxcRecords;
                     }
 
                     return Signal(frame, XenLayer.Libxl, type);
@@ -392,14 +353,14 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(Name, offset);
             }
 
-            ImageHeaderRecord record = LibxcRecordDecoder.DecodeImageHeader(span, Context(offset, XenLayer.Libxc, XenRecordType.ImageHeader, null, LibxcFormat.ImageHeaderSize), (id, detail) => HeaderError(id, Name, offset, detail));
+            ImageHeaderRecord record = LibxcRecordDecoder.DecodeImageHeader(span, Header(offset, XenLayer.Libxc, XenRecordType.ImageHeader, LibxcFormat.ImageHeaderSize), (id, detail) => HeaderError(id, Name, offset, detail));
             ImageHeader = record;
             if (record.IsBigEndian)
             {
                 _deferred = HeaderError(XenErrorIds.BigEndianStream, Name, offset, "the libxc stream is big-endian; Xen refuses to restore big-endian streams and this reader does not decode them");
             }
 
-            _state = State.DomainHeader;
+            _state = ReadState.DomainHeader;
             return record;
         }
 
@@ -411,9 +372,9 @@ namespace XenMigration.XenStream
                 throw HeaderTruncated(nameof(XenRecordType.DomainHeader), offset);
             }
 
-            DomainHeaderRecord record = LibxcRecordDecoder.DecodeDomainHeader(span, Context(offset, XenLayer.Libxc, XenRecordType.DomainHeader, null, LibxcFormat.DomainHeaderSize));
+            DomainHeaderRecord record = LibxcRecordDecoder.DecodeDomainHeader(span, Header(offset, XenLayer.Libxc, XenRecordType.DomainHeader, LibxcFormat.DomainHeaderSize));
             DomainHeader = record;
-            _state = State.LibxcRecords;
+            _state = ReadState.LibxcRecords;
             return record;
         }
 
@@ -426,14 +387,14 @@ namespace XenMigration.XenStream
             switch (code)
             {
                 case LibxcFormat.End:
-                    _state = _libxcInsideLibxl ? State.LibxlRecords : State.LibxcTrailer;
+                    _state = _libxcInsideLibxl ? ReadState.LibxlRecords : ReadState.LibxcTrailer;
                     return Signal(frame, XenLayer.Libxc, type);
 
                 case LibxcFormat.Checkpoint:
                     IsCheckpointed = true;
                     if (_libxcInsideLibxl)
                     {
-                        _state = State.LibxlRecords;
+                        _state = ReadState.LibxlRecords;
                         _libxcSuspended = true;
                     }
 
@@ -446,40 +407,6 @@ namespace XenMigration.XenStream
                 default:
                     return LibxcRecordDecoder.Decode(frame, type, this) ?? Unknown(frame, XenLayer.Libxc);
             }
-        }
-
-        // After a bare libxc stream's END, Xen's converter (libxc format, HVM, without --skip-qemu)
-        // appends the legacy device-model record raw. Anything else there is trailing data.
-        private XenStreamRecord? ReadLibxcTrailer()
-        {
-            _state = State.Done;
-            ReadOnlySpan<byte> head = _source.Peek(QemuLegacySignature.Length + 4);
-            if (head.Length < QemuLegacySignature.Length + 4 || Encoding.ASCII.GetString(head.Slice(0, QemuLegacySignature.Length).ToArray()) != QemuLegacySignature)
-            {
-                return null;
-            }
-
-            long offset = _source.Position;
-            uint length = BinaryPrimitives.ReadUInt32LittleEndian(head.Slice(QemuLegacySignature.Length));
-            string name = nameof(XenRecordType.LegacyDeviceModel);
-            if (length > _frames.MaxLength)
-            {
-                throw HeaderError(XenErrorIds.RecordTooLarge, name, offset, string.Format(CultureInfo.InvariantCulture, "it declares {0} bytes of QEMU state, more than the {1}-byte limit", length, _frames.MaxLength));
-            }
-
-            _source.Skip(QemuLegacySignature.Length + 4);
-            if (_source.RemainingAtLeast(length) >= 0 && length > _source.Remaining)
-            {
-                throw new XenTruncatedException(
-                    string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the legacy device-model record at offset {1} declares {2} bytes of QEMU state but only {3} remain.", _source.Length, offset, length, _source.Remaining),
-                    _source.Length,
-                    _index,
-                    name);
-            }
-
-            _frames.OpenUnframed(0xFFFFFFFF, length);
-            var context = new RecordContext(this, _frames.Generation, _path, offset, _index, XenLayer.Libxc, XenRecordType.LegacyDeviceModel, null, QemuLegacySignature.Length + 4L + length, _source.Position, length, null);
-            return new LegacyDeviceModelRecord(context, QemuLegacySignature);
         }
 
         private XenStreamRecord Unknown(RecordFrame frame, XenLayer layer)
@@ -495,16 +422,42 @@ namespace XenMigration.XenStream
         private XenStreamRecord Signal(RecordFrame frame, XenLayer layer, XenRecordType type) =>
             new SignalRecord(DecodedContext(frame, layer, type));
 
-        // A record whose body is fully decoded: finish it now (skipping any surplus bytes) so its
-        // padding is known when it is returned.
         FramedRecordReader IRecordDecoding.Frames => _frames;
 
         StreamSource IRecordDecoding.Source => _source;
+
+        long IRecordDecoding.RecordIndex => _index;
 
         RecordContext IRecordDecoding.Decoded(RecordFrame frame, XenLayer layer, XenRecordType type) => DecodedContext(frame, layer, type);
 
         RecordContext IRecordDecoding.Payload(RecordFrame frame, XenLayer layer, XenRecordType type) => PayloadContext(frame, layer, type);
 
+        RecordContext IRecordDecoding.Header(long offset, XenLayer layer, XenRecordType type, long length) => Header(offset, layer, type, length);
+
+        RecordContext IRecordDecoding.Unframed(long offset, XenLayer layer, XenRecordType type, uint? typeCode, long headerLength, long payloadLength)
+        {
+            _frames.OpenUnframed(typeCode ?? 0xFFFFFFFF, payloadLength);
+            return new RecordContext(this, _frames.Generation, _path, offset, _index, layer, type, typeCode, headerLength + payloadLength, _source.Position, payloadLength, null);
+        }
+
+        XenFormatException IRecordDecoding.HeaderError(string errorId, string name, long offset, string detail) => HeaderError(errorId, name, offset, detail);
+
+        XenTruncatedException IRecordDecoding.HeaderTruncated(string name, long offset) => HeaderTruncated(name, offset);
+
+        void IRecordDecoding.RequireRemaining(long length, string name, long offset, string what)
+        {
+            if (_source.RemainingAtLeast(length) >= 0 && length > _source.Remaining)
+            {
+                throw new XenTruncatedException(
+                    string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream at offset {0}: the {1} at offset {2} declares {3} but only {4} remain.", _source.Length, name, offset, what, _source.Remaining),
+                    _source.Length,
+                    _index,
+                    name);
+            }
+        }
+
+        // A record whose body is fully decoded: finish it now (skipping any surplus bytes) so its
+        // padding is known when it is returned.
         private RecordContext DecodedContext(RecordFrame frame, XenLayer layer, XenRecordType type)
         {
             bool zero = _frames.Finish();
@@ -525,8 +478,8 @@ namespace XenMigration.XenStream
             return new RecordContext(this, _frames.Generation, _path, frame.Offset, _index, layer, type, frame.Type, frame.Length, _source.Position, payloadLength, zero);
         }
 
-        private RecordContext Context(long offset, XenLayer layer, XenRecordType type, uint? code, long length) =>
-            new RecordContext(this, _frames.Generation, _path, offset, _index, layer, type, code, length, offset + length, 0, null);
+        private RecordContext Header(long offset, XenLayer layer, XenRecordType type, long length) =>
+            new RecordContext(this, _frames.Generation, _path, offset, _index, layer, type, null, length, offset + length, 0, null);
 
         private string NameOf(uint code)
         {

@@ -1,5 +1,5 @@
 using XenMigration.Framing;
-using XenMigration.Libxc;
+using XenMigration.Records;
 
 namespace XenMigration.XenStream
 {
@@ -10,7 +10,7 @@ namespace XenMigration.XenStream
         public string? SourcePath { get; set; }
 
         /// <summary>Records whose body is longer are refused (default: Xen's REC_LENGTH_MAX, 128 MiB).</summary>
-        public long MaxRecordLength { get; set; } = LibxcFormat.MaxRecordLength;
+        public long MaxRecordLength { get; set; } = Limits.MaxRecordLength;
 
         /// <summary>Read buffer size (default 256 KiB: fewer, larger reads; see docs/performance.md).</summary>
         public int BufferSize { get; set; } = StreamSource.DefaultBufferSize;

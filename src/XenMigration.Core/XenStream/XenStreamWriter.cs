@@ -56,7 +56,7 @@ namespace XenMigration.XenStream
         public void WritePvVcpu(uint type, uint vcpuId, byte[] context) => WritePvVcpu(type, vcpuId, new ReadOnlySpan<byte>(context));
 
         /// <summary>Writes libxl EMULATOR_CONTEXT (array overload for scripts).</summary>
-        public void WriteEmulatorContext(EmulatorId emulator, uint index, byte[] state) => WriteEmulatorContext(emulator, index, new ReadOnlySpan<byte>(state));
+        public void WriteEmulatorContext(EmulatorKind emulator, uint index, byte[] state) => WriteEmulatorContext(emulator, index, new ReadOnlySpan<byte>(state));
 
         /// <summary>Writes an xl save-file header as xl does.</summary>
         public void WriteXlHeader(XlMandatoryFlags flags, string? config, bool bigEndian = false) =>
@@ -136,11 +136,11 @@ namespace XenMigration.XenStream
         public void WriteMsrPolicy(IReadOnlyList<MsrEntry> entries) => WriteRecord(LibxcFormat.X86MsrPolicy, LibxcFormat.EncodeMsrPolicy(entries));
 
         /// <summary>Writes libxl EMULATOR_XENSTORE_DATA.</summary>
-        public void WriteEmulatorXenstoreData(EmulatorId emulator, uint index, IEnumerable<KeyValuePair<string, string>> pairs) =>
+        public void WriteEmulatorXenstoreData(EmulatorKind emulator, uint index, IEnumerable<KeyValuePair<string, string>> pairs) =>
             WriteRecord(LibxlFormat.EmulatorXenstoreData, LibxlFormat.EncodeXenstoreData(emulator, index, pairs));
 
         /// <summary>Writes libxl EMULATOR_CONTEXT.</summary>
-        public void WriteEmulatorContext(EmulatorId emulator, uint index, ReadOnlySpan<byte> state)
+        public void WriteEmulatorContext(EmulatorKind emulator, uint index, ReadOnlySpan<byte> state)
         {
             _frames.BeginRecord(LibxlFormat.EmulatorContext, (long)LibxlFormat.EmulatorHeaderSize + state.Length);
             _frames.WriteBody(LibxlFormat.EncodeEmulatorHeader(emulator, index));

@@ -134,10 +134,11 @@ namespace XenMigration.Xenstore
             {
                 record = Decode(frame.Type, body);
             }
-            catch (InvalidDataException ex)
+            catch (Exception ex) when (ex is InvalidDataException || ex is XenFormatException)
             {
+                // The body decoders say what is wrong; the record's place is said here, once.
                 string name = NameOf(frame.Type);
-                throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "The {0} is invalid: {1}.", XenFormatException.Where(frame.Offset, _index, name), ex.Message), frame.Offset, _index, name, ex);
+                throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "The {0} is invalid: {1}.", XenFormatException.Where(frame.Offset, _index, name), ex.Message.TrimEnd('.')), frame.Offset, _index, name, ex);
             }
 
             record.Offset = frame.Offset;

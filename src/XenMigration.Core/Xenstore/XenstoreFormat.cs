@@ -128,7 +128,7 @@ namespace XenMigration.Xenstore
         /// <summary>The version written by default.</summary>
         public const uint CurrentVersion = 2;
         /// <summary>Records longer than this are refused before they are read (real ones are a few KiB).</summary>
-        public const int MaxRecordLength = 16 << 20;
+        public const int MaxRecordLength = Framing.Limits.MaxXenstoreRecordLength;
         /// <summary>XENSTORE_ABS_PATH_MAX.</summary>
         public const int MaxPathLength = 3072;
         /// <summary>XENSTORE_PAYLOAD_MAX: the largest value.</summary>
@@ -137,6 +137,9 @@ namespace XenMigration.Xenstore
         public const ushort DomidInvalid = 0x7FF4;
         /// <summary>WATCH_DATA_EXTENDED depth meaning "no limit".</summary>
         public const ushort UnlimitedDepth = 0xFFFF;
+
+        /// <summary>Whether an input starts like a xenstore dump ("xenstore", or a prefix of it).</summary>
+        internal static bool Probe(System.ReadOnlySpan<byte> head) => Framing.FormatDetector.MatchesMagic(head, "xenstore");
 
         /// <summary>The permission letter of an access.</summary>
         public static char LetterOf(XenstoreAccess access) => access switch

@@ -15,7 +15,7 @@ namespace XenMigration.Xl
     {
         internal readonly struct FixedPart
         {
-            public FixedPart(XlByteOrder order, uint mandatory, uint optional, uint optionalLength)
+            public FixedPart(ByteOrder order, uint mandatory, uint optional, uint optionalLength)
             {
                 Order = order;
                 MandatoryFlags = mandatory;
@@ -23,9 +23,9 @@ namespace XenMigration.Xl
                 OptionalLength = optionalLength;
             }
 
-            public XlByteOrder Order { get; }
+            public ByteOrder Order { get; }
 
-            public bool BigEndian => Order == XlByteOrder.BigEndian;
+            public bool BigEndian => Order == ByteOrder.BigEndian;
 
             public uint MandatoryFlags { get; }
 
@@ -37,26 +37,26 @@ namespace XenMigration.Xl
         /// <summary>Decodes the 48 fixed bytes.</summary>
         public static FixedPart DecodeFixed(ReadOnlySpan<byte> fixedPart, Func<string, string, Exception> error)
         {
-            if (!fixedPart.Slice(0, 32).SequenceEqual(FormatDetector.XlMagic))
+            if (!fixedPart.Slice(0, 32).SequenceEqual(XlFormat.Magic))
             {
-                throw error(XenErrorIds.InvalidHeader, "the 32-byte xl magic is wrong (" + FormatDetector.Hex(fixedPart.Slice(0, 32)) + ")");
+                throw error(XenErrorIds.InvalidHeader, "the 32-byte xl magic is wrong (" + HexText.Of(fixedPart.Slice(0, 32)) + ")");
             }
 
-            XlByteOrder order;
+            ByteOrder order;
             if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart.Slice(32)) == XlFormat.ByteOrderMarker)
             {
-                order = XlByteOrder.LittleEndian;
+                order = ByteOrder.LittleEndian;
             }
             else if (BinaryPrimitives.ReadUInt32BigEndian(fixedPart.Slice(32)) == XlFormat.ByteOrderMarker)
             {
-                order = XlByteOrder.BigEndian;
+                order = ByteOrder.BigEndian;
             }
             else
             {
-                throw error(XenErrorIds.InvalidHeader, string.Format(CultureInfo.InvariantCulture, "the byte-order field is {0}, not 0x01020304 in either byte order", FormatDetector.Hex(fixedPart.Slice(32, 4))));
+                throw error(XenErrorIds.InvalidHeader, string.Format(CultureInfo.InvariantCulture, "the byte-order field is {0}, not 0x01020304 in either byte order", HexText.Of(fixedPart.Slice(32, 4))));
             }
 
-            var fields = new SpanReader(fixedPart.Slice(36), order == XlByteOrder.BigEndian);
+            var fields = new SpanReader(fixedPart.Slice(36), order == ByteOrder.BigEndian);
             uint mandatory = fields.U32();
             uint optional = fields.U32();
             uint optionalLength = fields.U32();

@@ -1,7 +1,8 @@
 using System;
 using System.Globalization;
 using System.Text;
-using XenMigration.XenStream;
+using XenMigration.Framing;
+using XenMigration.Records;
 
 namespace XenMigration.Xl
 {
@@ -15,15 +16,6 @@ namespace XenMigration.Xl
         Json = 0x1,
         /// <summary>A libxl v2 stream follows; without it the payload is a legacy stream.</summary>
         StreamV2 = 0x2,
-    }
-
-    /// <summary>Byte order of the host that wrote an xl header (its fields are native-endian).</summary>
-    public enum XlByteOrder
-    {
-        /// <summary>Written by a little-endian host (x86): the only order xl restores here.</summary>
-        LittleEndian,
-        /// <summary>Written by a big-endian host: xl refuses it ("wrong byte order").</summary>
-        BigEndian,
     }
 
     /// <summary>How the domain configuration in an xl header is encoded.</summary>
@@ -40,7 +32,7 @@ namespace XenMigration.Xl
     /// <summary>The xl save-file header and its optional data (docs/formats §1).</summary>
     public sealed class XlHeaderRecord : XenStreamRecord
     {
-        internal XlHeaderRecord(in RecordContext context, XlByteOrder byteOrder, uint mandatoryFlags, uint optionalFlags, uint optionalDataLength, uint? configLength, byte[]? config)
+        internal XlHeaderRecord(in RecordContext context, ByteOrder byteOrder, uint mandatoryFlags, uint optionalFlags, uint optionalDataLength, uint? configLength, byte[]? config)
             : base(context)
         {
             ByteOrder = byteOrder;
@@ -65,7 +57,7 @@ namespace XenMigration.Xl
         }
 
         /// <summary>Byte order of the saving host.</summary>
-        public XlByteOrder ByteOrder { get; }
+        public ByteOrder ByteOrder { get; }
 
         /// <summary>Mandatory flags, unknown bits included.</summary>
         public XlMandatoryFlags MandatoryFlags { get; }
@@ -102,7 +94,7 @@ namespace XenMigration.Xl
             CultureInfo.InvariantCulture,
             "{0}{1}, {2}",
             IsStreamV2 ? "STREAMv2" : "legacy stream",
-            ByteOrder == XlByteOrder.BigEndian ? ", big-endian" : string.Empty,
+            ByteOrder == ByteOrder.BigEndian ? ", big-endian" : string.Empty,
             Config is null ? "no config" : string.Format(CultureInfo.InvariantCulture, "{0} config {1} bytes", ConfigFormat == XlConfigFormat.Json ? "JSON" : "text", ConfigLength));
     }
 }

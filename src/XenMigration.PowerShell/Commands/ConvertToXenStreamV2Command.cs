@@ -9,6 +9,7 @@ using XenMigration.Legacy;
 using XenMigration.Libxc;
 using XenMigration.Verification;
 using XenMigration.FileIO;
+using XenMigration.Images;
 
 namespace XenMigration.Commands
 {
@@ -139,7 +140,7 @@ namespace XenMigration.Commands
             try
             {
                 // Check, convert to a temporary file, verify, commit: one Core operation.
-                LegacyFileConversionResult done = LegacyStreamConverter.ConvertFile(path, destination, options, commit);
+                LegacyFileConversionResult done = ImageConversion.ConvertLegacyFile(path, destination, options, commit);
                 LegacyConversionResult result = done.Conversion;
                 WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} stream, {3}-bit toolstack{4}, {5} pages in {6} batches, {7} bytes)", path, destination, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
                 if (PassThru)

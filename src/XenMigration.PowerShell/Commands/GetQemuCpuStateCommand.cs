@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Management.Automation;
 using XenMigration.Qemu;
+using XenMigration.Images;
 
 namespace XenMigration.Commands
 {

@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using XenMigration.Qemu;
+using XenMigration.Images;
+using XenMigration.Libvirt;
 
 namespace XenMigration.Commands
 {

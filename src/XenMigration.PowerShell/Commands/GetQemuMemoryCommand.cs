@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Management.Automation;
 using XenMigration.Qemu;
+using XenMigration.Images;
 
 namespace XenMigration.Commands
 {

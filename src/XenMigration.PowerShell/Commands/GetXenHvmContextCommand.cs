@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Management.Automation;
 using XenMigration.HvmContext;
 using XenMigration.XenStream;
+using XenMigration.Records;
+using XenMigration.Images;
 
 namespace XenMigration.Commands
 {
@@ -39,7 +41,7 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void ProcessFile(string path)
         {
-            if (Write(path, () => HvmContextDecoder.DecodeFile(path)) == 0)
+            if (Write(path, () => XenImages.ReadHvmContext(path)) == 0)
             {
                 WriteWarning(path + ": the image has no HVM_CONTEXT record (a PV guest keeps its vCPU state in X86_PV_VCPU_* records: see Get-XenStreamRecord).");
             }

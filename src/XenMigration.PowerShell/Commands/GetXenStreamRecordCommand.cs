@@ -2,6 +2,7 @@ using System;
 using System.Management.Automation;
 using XenMigration.Framing;
 using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Commands
 {

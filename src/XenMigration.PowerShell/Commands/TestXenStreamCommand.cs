@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Management.Automation;
 using System.Threading;
 using XenMigration.Verification;
+using XenMigration.Rules;
 
 namespace XenMigration.Commands
 {

@@ -4,6 +4,8 @@ using System.Management.Automation;
 using XenMigration.Libxl;
 using XenMigration.Qemu;
 using XenMigration.XenStream;
+using XenMigration.Records;
+using XenMigration.Images;
 
 namespace XenMigration.Commands
 {

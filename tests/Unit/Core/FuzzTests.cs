@@ -57,8 +57,8 @@ public class FuzzTests
     [Fact]
     public void MutatedImagesOnlyEverGiveFormatErrorsToTheReaderAndVerifier()
     {
-        byte[] hvm = Images.Build(new ImageSpec { Pages = 6, BatchSize = 3, Vcpus = 1, Checkpoints = 1 });
-        byte[] pv = Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, Pages = 6, BatchSize = 3, Vcpus = 1, Wrapping = Wrapping.Libxl });
+        byte[] hvm = ImageBuilder.Build(new ImageSpec { Pages = 6, BatchSize = 3, Vcpus = 1, Checkpoints = 1 });
+        byte[] pv = ImageBuilder.Build(new ImageSpec { GuestType = XenGuestType.Pv, Pages = 6, BatchSize = 3, Vcpus = 1, Wrapping = Wrapping.Libxl });
         int salt = 0;
         foreach (byte[] seed in new[] { hvm, pv })
         {

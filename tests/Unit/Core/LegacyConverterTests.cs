@@ -9,6 +9,9 @@ using XenMigration.XenStream;
 using XenMigration.Xl;
 using static XenMigration.Tests.Core.ReaderHelpers;
 using XenMigration.FileIO;
+using XenMigration.Records;
+using XenMigration.Rules;
+using XenMigration.DeviceModel;
 
 namespace XenMigration.Tests.Core;
 
@@ -156,12 +159,12 @@ public class LegacyConverterTests
         Assert.Equal(new ulong[] { 0xFEFFF, 0xFEFFE, 0xFEFFC }, parameters[1].Params.Select(p => p.Value));
 
         var xs = records.OfType<EmulatorXenstoreDataRecord>().Single();
-        Assert.Equal(EmulatorId.Unknown, xs.EmulatorId);
+        Assert.Equal(EmulatorKind.Unknown, xs.EmulatorId);
         Assert.Equal(
             new[] { "physmap/f0000000/start_addr=f0000000", "physmap/f0000000/size=800000", "physmap/f0000000/name=vga.vram", "physmap/fc000000/start_addr=fc000000", "physmap/fc000000/size=10000", "physmap/fc000000/name=vga.rom" },
             xs.Entries.Select(e => e.ToString()));
         var ctx = records.OfType<EmulatorContextRecord>().Single();
-        Assert.Equal(EmulatorId.Unknown, ctx.EmulatorId);
+        Assert.Equal(EmulatorKind.Unknown, ctx.EmulatorId);
         Assert.Equal(spec.QemuState.Length, ctx.PayloadLength);
         Assert.Equal(spec.QemuState.Length, result.QemuStateLength);
     }
@@ -239,7 +242,7 @@ public class LegacyConverterTests
     // 28 (whose pfns hold the 32-bit view's HEADER), context at 56.
     private static byte[] AmbiguousHvm()
     {
-        byte[] ctx = Images.HvmContextBlob(1);
+        byte[] ctx = ImageBuilder.HvmContextBlob(1);
         return new ByteBuilder()
             .U64(0x100)
             .I32((int)LegacyChunk.HvmIdentPt).U32(0).U64(0xFEFFB000)
@@ -348,8 +351,8 @@ public class LegacyConverterTests
     public void V2StreamsAndOtherFormatsAreNotConverted()
     {
         var options = new LegacyConversionOptions { GuestType = XenGuestType.Hvm };
-        Assert.Equal(XenErrorIds.NotLegacyStream, Fault(Images.Build(new ImageSpec()), options).ErrorId);
-        Assert.Equal(XenErrorIds.NotLegacyStream, Fault(Images.Build(new ImageSpec { Wrapping = Wrapping.None }), options).ErrorId);
+        Assert.Equal(XenErrorIds.NotLegacyStream, Fault(ImageBuilder.Build(new ImageSpec()), options).ErrorId);
+        Assert.Equal(XenErrorIds.NotLegacyStream, Fault(ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None }), options).ErrorId);
         Assert.Equal(XenErrorIds.UnsupportedFormat, Fault(File.ReadAllBytes(Fixtures.QemuDevicesState), options).ErrorId);
         Assert.Equal(XenErrorIds.InvalidLegacyStream, Fault(Encoding.ASCII.GetBytes("definitely not an image, just text"), options).ErrorId);
     }

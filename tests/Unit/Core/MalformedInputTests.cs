@@ -7,12 +7,13 @@ using XenMigration.TestSupport;
 using XenMigration.XenStream;
 using XenMigration.Xl;
 using static XenMigration.Tests.Core.ReaderHelpers;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.Core;
 
 public class MalformedInputTests
 {
-    private static byte[] SmallImage(Wrapping wrapping, XenGuestType type = XenGuestType.Hvm) => Images.Build(new ImageSpec
+    private static byte[] SmallImage(Wrapping wrapping, XenGuestType type = XenGuestType.Hvm) => ImageBuilder.Build(new ImageSpec
     {
         Wrapping = wrapping,
         GuestType = type,
@@ -68,7 +69,7 @@ public class MalformedInputTests
     [Fact]
     public void TheCapIsConfigurable()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 4, BatchSize = 4 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 4, BatchSize = 4 });
         using var reader = new XenStreamReader(new MemoryStream(data), false, new XenStreamReaderOptions { MaxRecordLength = 1000 });
         var ex = Assert.Throws<XenFormatException>(() => { while (reader.ReadNext() is not null) { } });
         Assert.Equal(XenErrorIds.RecordTooLarge, ex.ErrorId);
@@ -338,7 +339,7 @@ public class MalformedInputTests
     [Fact]
     public void BytesAfterTheFinalEndAreCountedNotRead()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl }).Concat(new byte[100]).ToArray();
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl }).Concat(new byte[100]).ToArray();
         using var reader = new XenStreamReader(new MemoryStream(data));
         while (reader.ReadNext() is not null) { }
         Assert.True(reader.IsAtEnd);

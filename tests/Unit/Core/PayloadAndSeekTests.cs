@@ -2,6 +2,7 @@ using XenMigration.Libxc;
 using XenMigration.Libxl;
 using XenMigration.TestSupport;
 using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.Core;
 
@@ -12,7 +13,7 @@ public class PayloadAndSeekTests
     [InlineData(false)]
     public void OpenPayloadStreamsTheCurrentRecordsPageContents(bool seekable)
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Pages = 24, BatchSize = 8, XtabEvery = 0 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Pages = 24, BatchSize = 8, XtabEvery = 0 });
         Stream input = new MemoryStream(data);
         if (!seekable)
         {
@@ -30,7 +31,7 @@ public class PayloadAndSeekTests
                 Assert.Equal(8 * 4096, payload.Length);
                 var copy = new MemoryStream();
                 payload.CopyTo(copy, 3000);
-                byte[] expected = Enumerable.Range(batch * 8, 8).SelectMany(p => Images.Page((ulong)p, 0)).ToArray();
+                byte[] expected = Enumerable.Range(batch * 8, 8).SelectMany(p => ImageBuilder.Page((ulong)p, 0)).ToArray();
                 Assert.Equal(expected, copy.ToArray());
                 batch++;
             }
@@ -49,7 +50,7 @@ public class PayloadAndSeekTests
     [Fact]
     public void PayloadStreamsExpireWhenTheReaderMovesOn()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 8, BatchSize = 4 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 8, BatchSize = 4 });
         using var reader = new XenStreamReader(new MemoryStream(data));
         XenStreamRecord? r;
         while ((r = reader.ReadNext()) is not PageDataRecord) { }
@@ -72,7 +73,7 @@ public class PayloadAndSeekTests
     [Fact]
     public void ReaderDisposesTheStreamUnlessAskedToLeaveItOpen()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 1 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 1 });
         var open = new MemoryStream(data);
         using (var reader = new XenStreamReader(open, leaveOpen: true))
         {

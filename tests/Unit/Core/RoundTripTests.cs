@@ -6,6 +6,8 @@ using XenMigration.TestSupport;
 using XenMigration.XenStream;
 using XenMigration.Xl;
 using static XenMigration.Tests.Core.ReaderHelpers;
+using XenMigration.Records;
+using XenMigration.DeviceModel;
 
 namespace XenMigration.Tests.Core;
 
@@ -14,7 +16,7 @@ public class RoundTripTests
     [Fact]
     public void HvmImageWithXlHeaderReadsEveryLayerInFileOrder()
     {
-        byte[] data = Images.Build(new ImageSpec { Pages = 40, BatchSize = 16 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Pages = 40, BatchSize = 16 });
         var records = ReadAll(data, path: "/x/vm.save");
 
         Assert.Equal(
@@ -39,9 +41,9 @@ public class RoundTripTests
     [Fact]
     public void XlHeaderDecodesFlagsAndJsonConfig()
     {
-        byte[] data = Images.Build(new ImageSpec());
+        byte[] data = ImageBuilder.Build(new ImageSpec());
         var xl = Assert.IsType<XlHeaderRecord>(ReadAll(data)[0]);
-        Assert.Equal(XlByteOrder.LittleEndian, xl.ByteOrder);
+        Assert.Equal(ByteOrder.LittleEndian, xl.ByteOrder);
         Assert.Equal(XlMandatoryFlags.Json | XlMandatoryFlags.StreamV2, xl.MandatoryFlags);
         Assert.True(xl.IsStreamV2);
         Assert.Equal(XlConfigFormat.Json, xl.ConfigFormat);
@@ -56,14 +58,14 @@ public class RoundTripTests
     [Fact]
     public void XlHeaderWithoutConfigAndWithTextConfig()
     {
-        byte[] none = Images.Build(new ImageSpec { Config = null, XlFlags = XlMandatoryFlags.StreamV2 });
+        byte[] none = ImageBuilder.Build(new ImageSpec { Config = null, XlFlags = XlMandatoryFlags.StreamV2 });
         var xl = Assert.IsType<XlHeaderRecord>(ReadAll(none)[0]);
         Assert.Null(xl.Config);
         Assert.Equal(XlConfigFormat.None, xl.ConfigFormat);
         Assert.Equal(0u, xl.ConfigLength);
         Assert.Equal(4u, xl.OptionalDataLength);
 
-        byte[] text = Images.Build(new ImageSpec { Config = "name = \"web01\"\nmemory = 1024\n", XlFlags = XlMandatoryFlags.StreamV2 });
+        byte[] text = ImageBuilder.Build(new ImageSpec { Config = "name = \"web01\"\nmemory = 1024\n", XlFlags = XlMandatoryFlags.StreamV2 });
         xl = Assert.IsType<XlHeaderRecord>(ReadAll(text)[0]);
         Assert.Equal(XlConfigFormat.Text, xl.ConfigFormat);
         Assert.False(xl.ConfigIsNulTerminated);
@@ -77,11 +79,11 @@ public class RoundTripTests
         using (var w = new XenStreamWriter(ms, leaveOpen: true))
         {
             w.WriteXlHeader(XlMandatoryFlags.StreamV2 | XlMandatoryFlags.Json, "{}", bigEndian: true);
-            Images.Write(w, new ImageSpec { Wrapping = Wrapping.Libxl });
+            ImageBuilder.Write(w, new ImageSpec { Wrapping = Wrapping.Libxl });
         }
 
         var xl = Assert.IsType<XlHeaderRecord>(ReadAll(ms.ToArray())[0]);
-        Assert.Equal(XlByteOrder.BigEndian, xl.ByteOrder);
+        Assert.Equal(ByteOrder.BigEndian, xl.ByteOrder);
         Assert.True(xl.IsStreamV2);
         Assert.Equal("{}", xl.Config);
     }
@@ -89,7 +91,7 @@ public class RoundTripTests
     [Fact]
     public void LibxlAndLibxcHeadersDecode()
     {
-        var records = ReadAll(Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Version = 2 }));
+        var records = ReadAll(ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Version = 2 }));
         var libxl = Assert.IsType<LibxlHeaderRecord>(records[0]);
         Assert.Equal(LibxlFormat.Ident, libxl.Ident);
         Assert.Equal(2u, libxl.Version);
@@ -112,7 +114,7 @@ public class RoundTripTests
     [InlineData(3u)]
     public void VersionTwoHasNoStaticRecordsVersionThreeHasThem(uint version)
     {
-        var types = ReadAll(Images.Build(new ImageSpec { Wrapping = Wrapping.None, Version = version })).Select(r => r.Type).ToList();
+        var types = ReadAll(ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, Version = version })).Select(r => r.Type).ToList();
         Assert.Equal(version == 3, types.Contains(XenRecordType.StaticDataEnd));
         Assert.Equal(version == 3, types.Contains(XenRecordType.CpuidPolicy));
         Assert.Equal(version == 3, types.Contains(XenRecordType.MsrPolicy));
@@ -123,7 +125,7 @@ public class RoundTripTests
     [Fact]
     public void PageDataDecodesPfnsTypesAndDataOffsets()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 20, BatchSize = 20, XtabEvery = 7 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 20, BatchSize = 20, XtabEvery = 7 });
         var page = Assert.Single(ReadAll(data).OfType<PageDataRecord>());
         Assert.Equal(20u, page.PfnCount);
         Assert.Equal(0u, page.Reserved);
@@ -140,7 +142,7 @@ public class RoundTripTests
         Assert.True(page.PaddingIsZero);
 
         // The page contents really are at PageDataOffset: the first page is pfn 0's.
-        Assert.Equal(Images.Page(0, 0), data.AsSpan((int)page.PageDataOffset, 4096).ToArray());
+        Assert.Equal(ImageBuilder.Page(0, 0), data.AsSpan((int)page.PageDataOffset, 4096).ToArray());
     }
 
     [Fact]
@@ -169,7 +171,7 @@ public class RoundTripTests
     [InlineData(4)]
     public void PvImageRecordsDecode(int width)
     {
-        byte[] data = Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, GuestWidth = width, Wrapping = Wrapping.Libxl, Vcpus = 2, Pages = 1100 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { GuestType = XenGuestType.Pv, GuestWidth = width, Wrapping = Wrapping.Libxl, Vcpus = 2, Pages = 1100 });
         var records = ReadAll(data);
         Assert.DoesNotContain(records, r => r.Type is XenRecordType.EmulatorContext or XenRecordType.EmulatorXenstoreData or XenRecordType.HvmContext);
 
@@ -201,7 +203,7 @@ public class RoundTripTests
     [Fact]
     public void TscHvmParamsAndPoliciesDecode()
     {
-        var records = ReadAll(Images.Build(new ImageSpec()));
+        var records = ReadAll(ImageBuilder.Build(new ImageSpec()));
         var tsc = Assert.Single(records.OfType<TscInfoRecord>());
         Assert.Equal(TscMode.Default, tsc.Mode);
         Assert.Equal(2_400_000u, tsc.Khz);
@@ -221,22 +223,22 @@ public class RoundTripTests
         Assert.Equal(SampleConfig.MsrEntries.Select(e => (e.Index, e.Flags, e.Value)), msr.Entries.Select(e => (e.Index, e.Flags, e.Value)));
 
         var context = Assert.Single(records, r => r.Type == XenRecordType.HvmContext);
-        Assert.Equal(Images.HvmContextBlob(2).Length, context.PayloadLength);
+        Assert.Equal(ImageBuilder.HvmContextBlob(2).Length, context.PayloadLength);
     }
 
     [Fact]
     public void LibxlEmulatorRecordsDecode()
     {
         byte[] qemu = File.ReadAllBytes(Fixtures.QemuDevicesState);
-        var records = ReadAll(Images.Build(new ImageSpec { EmulatorState = qemu }));
+        var records = ReadAll(ImageBuilder.Build(new ImageSpec { EmulatorState = qemu }));
         var xs = Assert.Single(records.OfType<EmulatorXenstoreDataRecord>());
-        Assert.Equal(EmulatorId.QemuUpstream, xs.EmulatorId);
+        Assert.Equal(EmulatorKind.QemuUpstream, xs.EmulatorId);
         Assert.Equal(0u, xs.EmulatorIndex);
         Assert.True(xs.IsNulTerminated);
         Assert.Equal(SampleConfig.PhysmapPairs.Select(p => (p.Key, p.Value)), xs.Entries.Select(e => (e.Key, e.Value)));
 
         var ctx = Assert.Single(records.OfType<EmulatorContextRecord>());
-        Assert.Equal(EmulatorId.QemuUpstream, ctx.EmulatorId);
+        Assert.Equal(EmulatorKind.QemuUpstream, ctx.EmulatorId);
         Assert.True(ctx.IsQemuStream);
         Assert.Equal(qemu.Length, ctx.PayloadLength);
         Assert.Equal(qemu.Length + 8, ctx.Length);
@@ -300,7 +302,7 @@ public class RoundTripTests
     [InlineData(Wrapping.None)]
     public void CheckpointedStreamsRunToTheFinalEnd(Wrapping wrapping)
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = wrapping, Checkpoints = 2, Pages = 8, BatchSize = 8 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = wrapping, Checkpoints = 2, Pages = 8, BatchSize = 8 });
         var records = ReadAll(data);
         Assert.Equal(2, records.Count(r => r.Type == XenRecordType.Checkpoint));
         Assert.Equal(wrapping == Wrapping.Libxl ? 2 : 0, records.Count(r => r.Type == XenRecordType.CheckpointEnd));
@@ -324,7 +326,7 @@ public class RoundTripTests
     [InlineData(Wrapping.None, 3)]
     public void NonSeekableInputGivesTheSameRecords(Wrapping wrapping, int chunk)
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = wrapping, Pages = 70, BatchSize = 32, Checkpoints = 1 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = wrapping, Pages = 70, BatchSize = 32, Checkpoints = 1 });
         var seekable = ReadAll(data);
         var piped = ReadAll(data, seekable: false, chunk: chunk);
         Assert.Equal(seekable.Count, piped.Count);
@@ -339,7 +341,7 @@ public class RoundTripTests
     [Fact]
     public void PaddingIsDetectedAfterThePayloadIsSkipped()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, EmulatorState = new byte[] { 0x51, 0x45, 0x56, 0x4D, 1 } });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, EmulatorState = new byte[] { 0x51, 0x45, 0x56, 0x4D, 1 } });
         var records = ReadAll(data);
         var ctx = records.OfType<EmulatorContextRecord>().Single();
         Assert.Equal(13, ctx.Length);
@@ -361,7 +363,7 @@ public class RoundTripTests
             w.WriteImageHeader();
             w.WriteDomainHeader(XenGuestType.Hvm, 0, 1);
             w.WriteEmptyRecord(LibxcFormat.StaticDataEnd);
-            w.WriteHvmContext(Images.HvmContextBlob(1));
+            w.WriteHvmContext(ImageBuilder.HvmContextBlob(1));
             w.WriteEmptyRecord(LibxcFormat.End);
             w.WriteRaw(Encoding.ASCII.GetBytes("DeviceModelRecord0002"));
             w.WriteRaw(BitConverter.GetBytes((uint)qemu.Length));

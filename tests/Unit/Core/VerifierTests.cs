@@ -8,7 +8,9 @@ using XenMigration.Verification;
 using XenMigration.XenStream;
 using XenMigration.Xl;
 using static XenMigration.Tests.Core.ReaderHelpers;
-using C = XenMigration.Verification.XenIssueCodes;
+using C = XenMigration.Rules.XenIssueCodes;
+using XenMigration.Records;
+using XenMigration.Rules;
 
 namespace XenMigration.Tests.Core;
 
@@ -42,7 +44,7 @@ public class VerifierTests
     [MemberData(nameof(ValidImages))]
     public void ValidImagesHaveNoIssues(string name)
     {
-        byte[] data = Images.Build(SpecFor(name));
+        byte[] data = ImageBuilder.Build(SpecFor(name));
         foreach (bool seekable in new[] { true, false })
         {
             var result = Verify(data, seekable);
@@ -54,7 +56,7 @@ public class VerifierTests
     [Fact]
     public void ResultDescribesTheImage()
     {
-        byte[] data = Images.Build(new ImageSpec { Pages = 40, BatchSize = 16, XtabEvery = 7 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Pages = 40, BatchSize = 16, XtabEvery = 7 });
         var result = Verify(data, path: "/srv/vm.save");
         Assert.Equal("/srv/vm.save", result.Path);
         Assert.Equal(DetectedFormat.XlSaveFile, result.Format);
@@ -67,7 +69,7 @@ public class VerifierTests
         Assert.Equal(40 - 5, result.PageCount);
         Assert.Equal(data.Length, result.FileLength);
         Assert.True(result.BytesRead <= data.Length);
-        Assert.True(Verify(Images.Build(new ImageSpec { Checkpoints = 1 })).Checkpointed);
+        Assert.True(Verify(ImageBuilder.Build(new ImageSpec { Checkpoints = 1 })).Checkpointed);
     }
 
     [Fact]
@@ -82,12 +84,12 @@ public class VerifierTests
         }
 
         // Every current Xen saver writes HVM_CONTEXT before HVM_PARAMS: a note that -Strict does not count.
-        var hvm = Verify(Images.Build(new ImageSpec()));
+        var hvm = Verify(ImageBuilder.Build(new ImageSpec()));
         var note = Assert.Single(hvm.Issues);
         Assert.Equal(XenIssueSeverity.Information, note.Severity);
         Assert.Equal(XenRecordType.HvmParams, note.RecordType);
         Assert.Equal((0, 0, 1), (hvm.ErrorCount, hvm.WarningCount, hvm.InformationCount));
-        Assert.True(Verify(Images.Build(new ImageSpec()), strict: true).IsValid);
+        Assert.True(Verify(ImageBuilder.Build(new ImageSpec()), strict: true).IsValid);
     }
 
     // ---- xl header ----------------------------------------------------------------------------
@@ -115,7 +117,7 @@ public class VerifierTests
 
         // STREAMv2, then a bare libxc stream.
         byte[] header = XlFormat.Encode(XlMandatoryFlags.StreamV2 | XlMandatoryFlags.Json, "{}");
-        byte[] bare = header.Concat(Images.Build(new ImageSpec { Wrapping = Wrapping.None, ParamsBeforeContext = true })).ToArray();
+        byte[] bare = header.Concat(ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, ParamsBeforeContext = true })).ToArray();
         AssertIssue(bare, C.XlStreamMismatch, header.Length);
     }
 
@@ -124,11 +126,11 @@ public class VerifierTests
     [Fact]
     public void LibxlHeaderAndRecordRules()
     {
-        byte[] reserved = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true });
+        byte[] reserved = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true });
         reserved[15] |= 0x4;
         AssertIssue(reserved, C.ReservedField, 12);
 
-        byte[] legacy = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true });
+        byte[] legacy = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true });
         legacy[15] |= 0x2;
         AssertIssue(legacy, C.LegacyConverted, 0);
 
@@ -148,13 +150,13 @@ public class VerifierTests
     [Fact]
     public void EmulatorRecordRules()
     {
-        var pv = Libxl(XenGuestType.Pv, after: w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, new byte[16]));
+        var pv = Libxl(XenGuestType.Pv, after: w => w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, new byte[16]));
         AssertIssue(pv, C.RecordNotForGuestType, OffsetOf(pv, XenRecordType.EmulatorContext));
 
-        var id = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext((EmulatorId)7, 0, new byte[16]));
+        var id = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext((EmulatorKind)7, 0, new byte[16]));
         AssertIssue(id, C.EmulatorId, OffsetOf(id, XenRecordType.EmulatorContext) + 8);
 
-        var trad = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorId.QemuTraditional, 0, new byte[16]));
+        var trad = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorKind.QemuTraditional, 0, new byte[16]));
         AssertIssue(trad, C.EmulatorTraditional, OffsetOf(trad, XenRecordType.EmulatorContext) + 8);
 
         // The body must be a QEMU stream: 16 zero bytes are not one (at the body's first byte) ...
@@ -162,12 +164,12 @@ public class VerifierTests
 
         // ... nor is real device state cut short ...
         byte[] state = File.ReadAllBytes(Fixtures.QemuDevicesState);
-        var cut = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, state.AsSpan(0, 5000).ToArray()));
+        var cut = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, state.AsSpan(0, 5000).ToArray()));
         Assert.Contains(Verify(cut).Issues, i => i.Code == C.EmulatorContextMalformed && i.Message.Contains("Unexpected end", StringComparison.Ordinal));
 
         // ... and a device section nothing delimits (unknown, no footers) is reported where the walk stopped.
         byte[] mystery = new ByteBuilder(bigEndian: true).U32(0x5145564D).U32(3).U8(4).U32(1).U8(7).Text("mystery", false).U32(0).U32(1).Zeros(10).U8(0).ToArray();
-        var unwalkable = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, mystery));
+        var unwalkable = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, mystery));
         AssertIssue(unwalkable, C.EmulatorContextUnwalkable, OffsetOf(unwalkable, XenRecordType.EmulatorContext) + 16 + 29);
         Assert.True(Verify(unwalkable).IsValid);
 
@@ -176,15 +178,15 @@ public class VerifierTests
 
         foreach (string key in new[] { "/local/domain/0/x", "bad key", "" })
         {
-            var bad = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorId.QemuUpstream, 0, new[] { new KeyValuePair<string, string>(key, "1") }));
+            var bad = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, new[] { new KeyValuePair<string, string>(key, "1") }));
             AssertIssue(bad, C.XenstoreKey, OffsetOf(bad, XenRecordType.EmulatorXenstoreData));
         }
 
-        var value = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorId.QemuUpstream, 0, new[] { new KeyValuePair<string, string>("a/b", "x\ty") }));
+        var value = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, new[] { new KeyValuePair<string, string>("a/b", "x\ty") }));
         AssertIssue(value, C.XenstoreValue, OffsetOf(value, XenRecordType.EmulatorXenstoreData));
 
         // Padding after an odd-length record body must be zero.
-        var padded = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorId.QemuUpstream, 0, new[] { new KeyValuePair<string, string>("a", "b") }));
+        var padded = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, new[] { new KeyValuePair<string, string>("a", "b") }));
         long at = OffsetOf(padded, XenRecordType.EmulatorXenstoreData);
         padded[at + 8 + 12 + 2] = 0x55;
         AssertIssue(padded, C.NonZeroPadding, at + 8 + 12);
@@ -193,7 +195,7 @@ public class VerifierTests
     [Fact]
     public void PythonVerifierFailsEveryXenstoreDataRecordOnPython3ButTheyAreValid()
     {
-        var result = Verify(Images.Build(new ImageSpec { ParamsBeforeContext = true }));
+        var result = Verify(ImageBuilder.Build(new ImageSpec { ParamsBeforeContext = true }));
         Assert.True(result.IsValid);
         Assert.Empty(result.Issues);
     }
@@ -225,7 +227,7 @@ public class VerifierTests
         var missing = Bare(XenGuestType.Hvm, 3, w => HvmBody(w, sde: false));
         AssertIssue(missing, C.StaticDataEndMissing, OffsetOf(missing, XenRecordType.PageData));
 
-        var noPages = Bare(XenGuestType.Hvm, 3, w => { w.WriteHvmParams(SampleConfig.HvmParams); w.WriteHvmContext(Images.HvmContextBlob(1)); });
+        var noPages = Bare(XenGuestType.Hvm, 3, w => { w.WriteHvmParams(SampleConfig.HvmParams); w.WriteHvmContext(ImageBuilder.HvmContextBlob(1)); });
         AssertIssue(noPages, C.StaticDataEndMissing, OffsetOf(noPages, XenRecordType.End));
 
         var twice = Bare(XenGuestType.Hvm, 3, w => { w.WriteEmptyRecord(LibxcFormat.StaticDataEnd); HvmBody(w); });
@@ -336,7 +338,7 @@ public class VerifierTests
         AssertIssue(reserved, C.ReservedField, OffsetOf(reserved, XenRecordType.PvVcpuBasic) + 12);
 
         // With the domain config in the xl header, vCPU ids are checked against max_vcpus (2).
-        byte[] tooHigh = Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, Config = SampleConfig.PvJson, Vcpus = 3 });
+        byte[] tooHigh = ImageBuilder.Build(new ImageSpec { GuestType = XenGuestType.Pv, Config = SampleConfig.PvJson, Vcpus = 3 });
         var result = Verify(tooHigh);
         Assert.Equal(4, result.Issues.Count(i => i.Code == C.VcpuId));
         Assert.All(result.Issues.Where(i => i.Code == C.VcpuId), i => Assert.Contains("vCPU 2", i.Message));
@@ -436,7 +438,7 @@ public class VerifierTests
     [Fact]
     public void HvmContextStructureRules()
     {
-        byte[] good = Images.HvmContextBlob(2);
+        byte[] good = ImageBuilder.HvmContextBlob(2);
         var entries = XenMigration.HvmContext.HvmContextWalker.Walk(good, out _, out _, out _);
         int cpu1 = entries.First(e => e.Typecode == 2 && e.Instance == 1).Offset;
         int pic = entries.First(e => e.Typecode == 3).Offset;
@@ -490,7 +492,7 @@ public class VerifierTests
         AssertContextIssue(endLength, C.HvmContextEntryLength, entries[^1].Offset);
 
         // With the domain config, per-vCPU instances are checked against max_vcpus (2).
-        var three = Images.Build(new ImageSpec { Vcpus = 3, ParamsBeforeContext = true });
+        var three = ImageBuilder.Build(new ImageSpec { Vcpus = 3, ParamsBeforeContext = true });
         Assert.Contains(Verify(three).Issues, i => i.Code == C.VcpuId && i.RecordType == XenRecordType.HvmContext);
     }
 
@@ -518,7 +520,7 @@ public class VerifierTests
     [Fact]
     public void BytesAfterTheFinalEndAreReportedOnFilesAndPipes()
     {
-        byte[] data = Images.Build(new ImageSpec { ParamsBeforeContext = true }).Concat(new byte[24]).ToArray();
+        byte[] data = ImageBuilder.Build(new ImageSpec { ParamsBeforeContext = true }).Concat(new byte[24]).ToArray();
         foreach (bool seekable in new[] { true, false })
         {
             var issue = Assert.Single(Verify(data, seekable).Issues);
@@ -552,7 +554,7 @@ public class VerifierTests
         { XenErrorIds.RecordTooLarge, Bare(XenGuestType.Hvm, 3, w => w.WriteRaw(new ByteBuilder().U32(1).U32(0x7FFFFFF8).ToArray())) },
         { XenErrorIds.InvalidRecordLength, Bare(XenGuestType.Hvm, 3, w => w.WriteRecord(LibxcFormat.X86TscInfo, new byte[8])) },
         { XenErrorIds.UnknownRecordType, Bare(XenGuestType.Hvm, 3, w => w.WriteRecord(0x55, new byte[8])) },
-        { XenErrorIds.UnexpectedEndOfStream, Images.Build(new ImageSpec()).AsSpan(0, 1000).ToArray() },
+        { XenErrorIds.UnexpectedEndOfStream, ImageBuilder.Build(new ImageSpec()).AsSpan(0, 1000).ToArray() },
     };
 
     [Theory]
@@ -568,7 +570,7 @@ public class VerifierTests
     [Fact]
     public void BigEndianStreamsAreRefusedUnlikeXensPythonVerifier()
     {
-        byte[] data = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true });
         data[15] |= 1;
         var result = Verify(data);
         Assert.Equal(XenErrorIds.BigEndianStream, Assert.Single(result.Issues).Code);
@@ -578,7 +580,7 @@ public class VerifierTests
     [Fact]
     public void PipesAreVerifiedLikeFilesEvenWithShortReads()
     {
-        byte[] data = Images.Build(new ImageSpec { Pages = 64, BatchSize = 32 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Pages = 64, BatchSize = 32 });
         var file = Verify(data);
         var pipe = Verify(data, seekable: false, chunk: 1000);
         Assert.Equal(file.Issues.Select(i => (i.Code, i.Offset)), pipe.Issues.Select(i => (i.Code, i.Offset)));
@@ -608,7 +610,7 @@ public class VerifierTests
         AssertIssue(endOnly, C.LibxcContextMissing, OffsetOf(endOnly, XenRecordType.End));
         byte[] xlEndOnly = [.. XlFormat.Encode(XlMandatoryFlags.Json | XlMandatoryFlags.StreamV2, "{}"), .. endOnly];
         Assert.Contains(Verify(xlEndOnly).Issues, i => i.Code == C.LibxcContextMissing);
-        byte[] emulatorOnly = Stream(w => w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, new byte[16]));
+        byte[] emulatorOnly = Stream(w => w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, new byte[16]));
         Assert.False(Verify(emulatorOnly).IsValid);
         Assert.Contains(Verify(emulatorOnly).Issues, i => i.Code == C.LibxcContextMissing);
     }
@@ -652,7 +654,7 @@ public class VerifierTests
         AssertIssue(data, C.CheckpointEndMissing, OffsetOf(data, XenRecordType.End));
 
         // The same checkpointed stream, well formed: valid as a stream, a Warning as a saved file.
-        byte[] remus = Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Checkpoints = 1 });
+        byte[] remus = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Checkpoints = 1 });
         Assert.DoesNotContain(Verify(remus).Issues, i => i.Code == C.CheckpointInFile);
         using var dir = new XenMigration.Tests.PowerShell.TempDir();
         var fromFile = XenStreamVerifier.VerifyFile(dir.File("remus.libxl", remus));
@@ -752,7 +754,7 @@ public class VerifierTests
     }
 
     private static byte[] Xl(byte[] xlHeader) =>
-        xlHeader.Concat(Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true })).ToArray();
+        xlHeader.Concat(ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, ParamsBeforeContext = true })).ToArray();
 
     private static byte[] Libxl(XenGuestType guest, Action<XenStreamWriter>? after = null, byte[]? libxcContextBody = null)
     {
@@ -788,7 +790,7 @@ public class VerifierTests
         w.WriteRecord(LibxcFormat.End, endBody ?? Array.Empty<byte>());
     }
 
-    private static readonly byte[] s_defaultContext = Images.HvmContextBlob(1);
+    private static readonly byte[] s_defaultContext = ImageBuilder.HvmContextBlob(1);
 
     private static void HvmBody(XenStreamWriter w) => HvmBody(w, sde: true);
 

@@ -170,7 +170,7 @@ public class XenstoreTests
         flags[15] = 4;
         Assert.Equal(XenErrorIds.InvalidHeader, Fault(flags.Concat(SpecStyle(0, Array.Empty<byte>())).ToArray()).ErrorId);
 
-        var image = Assert.IsType<XenUnsupportedFormatException>(Record.Exception(() => Read(Images.Build(new ImageSpec()))));
+        var image = Assert.IsType<XenUnsupportedFormatException>(Record.Exception(() => Read(ImageBuilder.Build(new ImageSpec()))));
         Assert.Equal(DetectedFormat.XlSaveFile, image.Format);
         Assert.Equal(XenErrorIds.UnrecognizedFormat, Fault(Encoding.ASCII.GetBytes("just some text, no dump")).ErrorId);
 

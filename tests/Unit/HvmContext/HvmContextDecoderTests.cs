@@ -3,6 +3,7 @@ using XenMigration.Framing;
 using XenMigration.HvmContext;
 using XenMigration.TestSupport;
 using XenMigration.XenStream;
+using XenMigration.Images;
 
 namespace XenMigration.Tests.HvmContext;
 
@@ -63,7 +64,7 @@ public class HvmContextDecoderTests
     [Fact]
     public void EveryTypecodeOfTheSampleContextIsDecoded()
     {
-        byte[] blob = Images.HvmContextBlob(2);
+        byte[] blob = ImageBuilder.HvmContextBlob(2);
         List<HvmContextEntry> entries = HvmContextDecoder.Decode(blob, fileOffset: 1000).ToList();
         Assert.Equal(HvmTypeCode.Header, entries[0].TypeCode);
         Assert.Equal(HvmTypeCode.End, entries[^1].TypeCode);
@@ -166,8 +167,8 @@ public class HvmContextDecoderTests
         try
         {
             string file = Path.Combine(dir, "remus.save");
-            File.WriteAllBytes(file, Images.Build(new ImageSpec { Checkpoints = 2, Pages = 4, Vcpus = 1 }));
-            var cpus = HvmContextDecoder.DecodeFile(file).OfType<HvmCpuEntry>().ToList();
+            File.WriteAllBytes(file, ImageBuilder.Build(new ImageSpec { Checkpoints = 2, Pages = 4, Vcpus = 1 }));
+            var cpus = XenImages.ReadHvmContext(file).OfType<HvmCpuEntry>().ToList();
             Assert.Equal(new[] { 0, 1, 2 }, cpus.Select(c => c.Checkpoint));
             Assert.All(cpus, c => Assert.Equal(file, c.FilePath));
             Assert.Equal(3, cpus.Select(c => c.RecordIndex).Distinct().Count());

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using XenMigration.Libxc;
 using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.HvmContext;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using XenMigration.Qemu;
 using XenMigration.TestSupport;
+using XenMigration.Images;
 
 namespace XenMigration.Tests.Oracle;
 

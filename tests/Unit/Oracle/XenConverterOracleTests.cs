@@ -4,6 +4,7 @@ using XenMigration.Tests.PowerShell;
 using XenMigration.TestSupport;
 using XenMigration.Verification;
 using XenMigration.Xl;
+using XenMigration.Rules;
 
 namespace XenMigration.Tests.Oracle;
 

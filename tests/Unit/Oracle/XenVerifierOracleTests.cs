@@ -4,6 +4,7 @@ using XenMigration.Tests.PowerShell;
 using XenMigration.TestSupport;
 using XenMigration.Verification;
 using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.Oracle;
 
@@ -48,7 +49,7 @@ public class XenVerifierOracleTests
         void Add(string name, ImageSpec spec, string? expected, Func<byte[], byte[]>? mutate = null)
         {
             string format = spec.Wrapping switch { Wrapping.Xl => "xl", Wrapping.Libxl => "libxl", _ => "libxc" };
-            cases[name] = (() => mutate is null ? Images.Build(spec) : mutate(Images.Build(spec)), format, expected);
+            cases[name] = (() => mutate is null ? ImageBuilder.Build(spec) : mutate(ImageBuilder.Build(spec)), format, expected);
         }
 
         Add("hvm xl v3", new ImageSpec(), "xenstore-data-python3");

@@ -159,7 +159,7 @@ public class ConvertToXenStreamV2Tests
         using var dir = new TempDir();
         string a = dir.File("a.legacy", LegacyImages.Build(new LegacySpec()));
         string b = dir.File("b.legacy", LegacyImages.Build(new LegacySpec()));
-        string v2 = dir.File("v2.save", Images.Build(new ImageSpec()));
+        string v2 = dir.File("v2.save", ImageBuilder.Build(new ImageSpec()));
 
         var both = PsHost.Run("ConvertTo-XenStreamV2 $a -Destination x -DestinationFolder y -GuestType Hvm", ("a", a));
         Assert.Equal("CannotSpecifyDestinationAndDestinationFolder," + Cmd, Assert.Single(both.Errors).FullyQualifiedErrorId);
@@ -185,7 +185,7 @@ public class ConvertToXenStreamV2Tests
     public void AmbiguousWidthAsksForWidth()
     {
         using var dir = new TempDir();
-        byte[] ctx = Images.HvmContextBlob(1);
+        byte[] ctx = ImageBuilder.HvmContextBlob(1);
         var ambiguous = new XenMigration.Framing.ByteBuilder()
             .U64(0x100).I32((int)LegacyChunk.HvmIdentPt).U32(0).U64(0xFEFFB000).I32(0)
             .U64(0xFEFFF).U16(1).U16(0).U32(24).U32(0x54381286).U32(0).U32((uint)ctx.Length).Bytes(ctx).ToArray();

@@ -3,6 +3,7 @@ using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 using System.Text.RegularExpressions;
 using XenMigration.TestSupport;
+using XenMigration.Rules;
 
 namespace XenMigration.Tests.PowerShell;
 
@@ -142,7 +143,7 @@ public class DocsAndScriptsTests
     public void EveryVerificationCodeIsDocumentedWithItsSeverity()
     {
         string doc = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "docs", "cmdlets", "Test-XenStream.md"));
-        foreach (XenMigration.Verification.XenIssueCode code in XenMigration.Verification.XenIssueCodes.All)
+        foreach (XenMigration.Rules.XenIssueCode code in XenMigration.Rules.XenIssueCodes.All)
         {
             Assert.Contains("| " + code.Code + " | " + code.Severity + " |", doc);
         }

@@ -3,6 +3,7 @@ using System.Reflection;
 using XenMigration.Libxc;
 using XenMigration.TestSupport;
 using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.PowerShell;
 
@@ -33,7 +34,7 @@ public class GetXenStreamRecordTests
     public void ListsTypedRecordsInFileOrderAndFiltersWithWhere()
     {
         using var dir = new TempDir();
-        string file = dir.File("hvm.xlsave", Images.Build(new ImageSpec { Pages = 40, BatchSize = 16 }));
+        string file = dir.File("hvm.xlsave", ImageBuilder.Build(new ImageSpec { Pages = 40, BatchSize = 16 }));
         var r = PsHost.Run("""
             $all = Get-XenStreamRecord $f
             $pages = Get-XenStreamRecord $f | Where Type -eq PageData
@@ -57,7 +58,7 @@ public class GetXenStreamRecordTests
     public void TypeParameterFiltersInsideTheCmdlet()
     {
         using var dir = new TempDir();
-        string file = dir.File("hvm.xlsave", Images.Build(new ImageSpec()));
+        string file = dir.File("hvm.xlsave", ImageBuilder.Build(new ImageSpec()));
         var r = PsHost.Run("Get-XenStreamRecord -Path $f -Type HvmParams,TscInfo", ("f", file));
         r.AssertNoErrors();
         Assert.Equal(new[] { XenRecordType.TscInfo, XenRecordType.HvmParams }, r.Objects<XenStreamRecord>().Select(x => x.Type));
@@ -72,8 +73,8 @@ public class GetXenStreamRecordTests
     public void WildcardsExpandAndAWildcardMatchingNothingIsNotAnError()
     {
         using var dir = new TempDir();
-        dir.File("a.xlsave", Images.Build(new ImageSpec { Pages = 2 }));
-        dir.File("b.xlsave", Images.Build(new ImageSpec { Pages = 2, GuestType = XenGuestType.Pv, Wrapping = Wrapping.Libxl }));
+        dir.File("a.xlsave", ImageBuilder.Build(new ImageSpec { Pages = 2 }));
+        dir.File("b.xlsave", ImageBuilder.Build(new ImageSpec { Pages = 2, GuestType = XenGuestType.Pv, Wrapping = Wrapping.Libxl }));
         Directory.CreateDirectory(dir.Combine("c.xlsave"));
         var r = PsHost.Run("""
             Get-XenStreamRecord "$d/*.xlsave" -Type DomainHeader
@@ -90,7 +91,7 @@ public class GetXenStreamRecordTests
     public void LiteralPathHandlesBracketsThatPathTreatsAsWildcards()
     {
         using var dir = new TempDir();
-        string file = dir.File("vm [1].save", Images.Build(new ImageSpec { Pages = 2 }));
+        string file = dir.File("vm [1].save", ImageBuilder.Build(new ImageSpec { Pages = 2 }));
         var r = PsHost.Run("""
             (Get-XenStreamRecord -LiteralPath $f -Type End).Count
             (Get-XenStreamRecord -LP $f -Type End).Count
@@ -104,8 +105,8 @@ public class GetXenStreamRecordTests
     public void ChildItemsPipeInByPSPathIncludingBracketedNames()
     {
         using var dir = new TempDir();
-        dir.File("vm [1].save", Images.Build(new ImageSpec { Pages = 2 }));
-        dir.File("vm2.save", Images.Build(new ImageSpec { Pages = 2, Wrapping = Wrapping.None }));
+        dir.File("vm [1].save", ImageBuilder.Build(new ImageSpec { Pages = 2 }));
+        dir.File("vm2.save", ImageBuilder.Build(new ImageSpec { Pages = 2, Wrapping = Wrapping.None }));
         // What Get-ChildItem emits: provider items carrying PSPath.
         var r = PsHost.Run("""
             $items = $ExecutionContext.InvokeProvider.ChildItem.Get($d, $false)
@@ -120,7 +121,7 @@ public class GetXenStreamRecordTests
     public void ObjectsWithAPathPropertyBindByPropertyName()
     {
         using var dir = new TempDir();
-        string file = dir.File("a.save", Images.Build(new ImageSpec { Pages = 2 }));
+        string file = dir.File("a.save", ImageBuilder.Build(new ImageSpec { Pages = 2 }));
         var r = PsHost.Run("[pscustomobject]@{ Path = $f } | Get-XenStreamRecord -Type LibxlHeader", ("f", file));
         r.AssertNoErrors();
         Assert.Single(r.Objects<XenMigration.Libxl.LibxlHeaderRecord>());
@@ -130,7 +131,7 @@ public class GetXenStreamRecordTests
     public void MissingFilesNonFileSystemPathsAndDirectoriesAreNonTerminatingErrorsWithStableIds()
     {
         using var dir = new TempDir();
-        string good = dir.File("good.save", Images.Build(new ImageSpec { Pages = 2 }));
+        string good = dir.File("good.save", ImageBuilder.Build(new ImageSpec { Pages = 2 }));
         string missing = dir.Combine("missing.save");
         var r = PsHost.Run("""
             Get-XenStreamRecord $missing, $good -Type End
@@ -155,7 +156,7 @@ public class GetXenStreamRecordTests
     public void CorruptFilesEmitEveryGoodRecordThenOneErrorCarryingTheOffset()
     {
         using var dir = new TempDir();
-        byte[] full = Images.Build(new ImageSpec { Pages = 40, BatchSize = 16 });
+        byte[] full = ImageBuilder.Build(new ImageSpec { Pages = 40, BatchSize = 16 });
         var records = ReadAllRecords(full);
         var third = records.OfType<PageDataRecord>().ElementAt(2);
         // Cut inside the third PAGE_DATA record's pages.
@@ -209,7 +210,7 @@ public class GetXenStreamRecordTests
         // A 10 GB file: a real image at the start, then a hole (sparse, takes no disk).
         using (var fs = new FileStream(file, FileMode.CreateNew))
         {
-            fs.Write(Images.Build(new ImageSpec { Pages = 2 }));
+            fs.Write(ImageBuilder.Build(new ImageSpec { Pages = 2 }));
             fs.SetLength(10L << 30);
         }
 
@@ -226,7 +227,7 @@ public class GetXenStreamRecordTests
     public void ProgressIsThrottledReportsBytesAndCompletes()
     {
         using var dir = new TempDir();
-        byte[] data = Images.Build(new ImageSpec { Pages = 64, BatchSize = 8 });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Pages = 64, BatchSize = 8 });
         string file = dir.File("p.save", data);
         Type reporter = PsHost.ModuleAssembly().GetType("XenMigration.Commands.ProgressReporter", throwOnError: true)!;
         FieldInfo first = reporter.GetField("s_firstDelay", BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -260,7 +261,7 @@ public class GetXenStreamRecordTests
     public void DefaultTableViewShowsHexOffsetsTypesAndSummariesGroupedByFile()
     {
         using var dir = new TempDir();
-        string file = dir.File("view.save", Images.Build(new ImageSpec { Pages = 4, BatchSize = 4 }));
+        string file = dir.File("view.save", ImageBuilder.Build(new ImageSpec { Pages = 4, BatchSize = 4 }));
         var r = PsHost.Run("Get-XenStreamRecord $f | Out-Host", ("f", file));
         r.AssertNoErrors();
         // Header colours are ANSI sequences; compare the plain text.
@@ -277,7 +278,7 @@ public class GetXenStreamRecordTests
     public void RecordsSurviveCliXmlSerialization()
     {
         using var dir = new TempDir();
-        string file = dir.File("s.save", Images.Build(new ImageSpec { Pages = 4, BatchSize = 4 }));
+        string file = dir.File("s.save", ImageBuilder.Build(new ImageSpec { Pages = 4, BatchSize = 4 }));
         var r = PsHost.Run("""
             $recs = Get-XenStreamRecord $f -Type PageData, HvmParams
             $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($recs, 2))
@@ -289,7 +290,7 @@ public class GetXenStreamRecordTests
         Assert.StartsWith("PageData|", lines[0]);
         Assert.Contains("|" + file + "|", lines[0]);
         Assert.Contains("Deserialized.XenMigration.Libxc.PageDataRecord", lines[0]);
-        Assert.Contains("Deserialized.XenMigration.XenStream.XenStreamRecord", lines[0]);
+        Assert.Contains("Deserialized.XenMigration.Records.XenStreamRecord", lines[0]);
     }
 
     private static List<XenStreamRecord> ReadAllRecords(byte[] data) => Core.ReaderHelpers.ReadAll(data);

@@ -1,5 +1,6 @@
 using XenMigration.TestSupport;
 using XenMigration.XenStream;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.PowerShell;
 

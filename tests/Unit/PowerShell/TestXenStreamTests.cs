@@ -4,6 +4,7 @@ using System.Management.Automation.Runspaces;
 using XenMigration.Libxc;
 using XenMigration.TestSupport;
 using XenMigration.Verification;
+using XenMigration.Rules;
 
 namespace XenMigration.Tests.PowerShell;
 
@@ -15,10 +16,10 @@ public class TestXenStreamTests
     // Information note every current Xen saver earns (HVM_CONTEXT before HVM_PARAMS).
     private static (string Good, string Bad, string Warn) Files(TempDir dir)
     {
-        string good = dir.File("good.save", Images.Build(new ImageSpec { ParamsBeforeContext = true }));
-        byte[] bad = Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, Config = SampleConfig.PvJson, Vcpus = 3 });
+        string good = dir.File("good.save", ImageBuilder.Build(new ImageSpec { ParamsBeforeContext = true }));
+        byte[] bad = ImageBuilder.Build(new ImageSpec { GuestType = XenGuestType.Pv, Config = SampleConfig.PvJson, Vcpus = 3 });
         string badPath = dir.File("bad.save", bad);
-        string warn = dir.File("warn.save", [.. Images.Build(new ImageSpec()), .. new byte[16]]);
+        string warn = dir.File("warn.save", [.. ImageBuilder.Build(new ImageSpec()), .. new byte[16]]);
         return (good, badPath, warn);
     }
 
@@ -107,7 +108,7 @@ public class TestXenStreamTests
         using var dir = new TempDir();
         string fifo = dir.Combine("stream.fifo");
         using (var mk = Process.Start("mkfifo", fifo)) { mk.WaitForExit(); }
-        byte[] data = Images.Build(new ImageSpec { Pages = 300, BatchSize = 100, ParamsBeforeContext = true });
+        byte[] data = ImageBuilder.Build(new ImageSpec { Pages = 300, BatchSize = 100, ParamsBeforeContext = true });
         var writer = Task.Run(() =>
         {
             using var fs = new FileStream(fifo, FileMode.Open, FileAccess.Write);
@@ -150,7 +151,7 @@ public class TestXenStreamTests
         Assert.Equal("VcpuId", o[3]);
         Assert.Equal("Error", o[4]);
         Assert.True(long.Parse(o[5], System.Globalization.CultureInfo.InvariantCulture) > 0);
-        Assert.Equal("Deserialized.XenMigration.Verification.XenStreamIssue", o[6]);
+        Assert.Equal("Deserialized.XenMigration.Rules.XenStreamIssue", o[6]);
     }
 
     [Fact]
@@ -162,8 +163,8 @@ public class TestXenStreamTests
         {
             bool good = i % 3 != 0;
             byte[] data = good
-                ? Images.Build(new ImageSpec { Pages = 50 + i, ParamsBeforeContext = true })
-                : Images.Build(new ImageSpec { Pages = 50 + i }).AsSpan(0, 5000 + i).ToArray();
+                ? ImageBuilder.Build(new ImageSpec { Pages = 50 + i, ParamsBeforeContext = true })
+                : ImageBuilder.Build(new ImageSpec { Pages = 50 + i }).AsSpan(0, 5000 + i).ToArray();
             expected[dir.File($"vm{i:00}.save", data)] = good;
         }
 

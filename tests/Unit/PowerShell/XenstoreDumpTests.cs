@@ -35,7 +35,7 @@ public class XenstoreDumpTests
         using var dir = new TempDir();
         byte[] full = XenstoreDumps.Write(XenstoreDumps.AllTypes(2));
         string cut = dir.File("cut.dump", full.AsSpan(0, 100).ToArray());
-        string image = dir.File("vm.save", Images.Build(new ImageSpec()));
+        string image = dir.File("vm.save", ImageBuilder.Build(new ImageSpec()));
         var r = PsHost.Run("Import-XenstoreDump $c, $i", ("c", cut), ("i", image));
         Assert.Equal(new[] { "UnexpectedEndOfStream," + Import, "UnsupportedFormat," + Import }, r.Errors.Select(e => e.FullyQualifiedErrorId));
         Assert.Contains("offset 100", r.Errors[0].Exception.Message);
@@ -79,7 +79,7 @@ public class XenstoreDumpTests
     public void EmulatorXenstoreDataGoesUnderTheRoot()
     {
         using var dir = new TempDir();
-        string image = dir.File("vm.save", Images.Build(new ImageSpec()));
+        string image = dir.File("vm.save", ImageBuilder.Build(new ImageSpec()));
         var r = PsHost.Run("""
             Get-XenStreamRecord $img -Type EmulatorXenstoreData | Export-XenstoreDump $out -Root /local/domain/0/device-model/7 -Owner 0 -PassThru
             """, ("img", image), ("out", dir.Combine("dm.dump")));

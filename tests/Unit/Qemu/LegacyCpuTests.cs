@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using XenMigration.Qemu;
+using XenMigration.Images;
 
 namespace XenMigration.Tests.Qemu;
 

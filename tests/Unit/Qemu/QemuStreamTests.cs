@@ -3,6 +3,8 @@ using System.Globalization;
 using System.IO.Compression;
 using XenMigration.Qemu;
 using XenMigration.TestSupport;
+using XenMigration.Images;
+using XenMigration.Libvirt;
 
 namespace XenMigration.Tests.Qemu;
 

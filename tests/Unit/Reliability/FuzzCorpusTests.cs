@@ -15,13 +15,13 @@ public class FuzzCorpusTests
 
     private static readonly Dictionary<string, Func<byte[]>> s_seeds = new()
     {
-        ["stream/hvm-xl.save"] = () => Images.Build(new ImageSpec { Pages = 2, BatchSize = 2, Vcpus = 1, Checkpoints = 1 }),
-        ["stream/pv-libxc.save"] = () => Images.Build(new ImageSpec { GuestType = XenGuestType.Pv, Wrapping = Wrapping.None, Pages = 2, BatchSize = 2, Vcpus = 1 }),
-        ["records/hvm-libxl.save"] = () => Images.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Pages = 1, BatchSize = 1, Vcpus = 1 }),
+        ["stream/hvm-xl.save"] = () => ImageBuilder.Build(new ImageSpec { Pages = 2, BatchSize = 2, Vcpus = 1, Checkpoints = 1 }),
+        ["stream/pv-libxc.save"] = () => ImageBuilder.Build(new ImageSpec { GuestType = XenGuestType.Pv, Wrapping = Wrapping.None, Pages = 2, BatchSize = 2, Vcpus = 1 }),
+        ["records/hvm-libxl.save"] = () => ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.Libxl, Pages = 1, BatchSize = 1, Vcpus = 1 }),
         ["legacy/hvm.legacy"] = () => LegacyImages.Build(new LegacySpec { Pages = 2, BatchSize = 2 }),
         ["legacy/pv32.legacy"] = () => LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, Width = 32, GuestWidth = 4, Pages = 2, BatchSize = 2 }),
         ["xenstore/c-1-basic.dump"] = () => File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", "c-1-basic.dump")),
-        ["hvmcontext/hvm-2vcpu.ctx"] = () => Images.HvmContextBlob(2),
+        ["hvmcontext/hvm-2vcpu.ctx"] = () => ImageBuilder.HvmContextBlob(2),
         ["qemu/xen-devices.qemu"] = () => File.ReadAllBytes(Fixtures.QemuDevicesState),
         ["qemu/compress.qevm"] = () => File.ReadAllBytes(QemuFixtures.PathOf("pc-7.2-compress.qevm")),
         ["qemu/libvirt-devices.save"] = () => LibvirtImage(File.ReadAllBytes(Fixtures.QemuDevicesState)),

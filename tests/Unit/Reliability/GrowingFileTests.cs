@@ -3,6 +3,7 @@ using XenMigration.Tests.PowerShell;
 using XenMigration.TestSupport;
 using XenMigration.XenStream;
 using XenMigration.FileIO;
+using XenMigration.Records;
 
 namespace XenMigration.Tests.Reliability;
 

@@ -1,6 +1,7 @@
 using XenMigration.TestSupport;
 using XenMigration.Verification;
 using XenMigration.Xl;
+using XenMigration.Rules;
 
 namespace XenMigration.Tests.Reliability;
 
@@ -17,7 +18,7 @@ public class HostileTextTests
     {
         string filler = string.Concat(Enumerable.Repeat(unit, (1 << 20) / unit.Length));
         string config = json ? "{" + filler + "\"max_vcpus\"" + filler + ":" + filler + "1}" : filler + "maxvcpus = 1\n";
-        byte[] image = Images.Build(new ImageSpec
+        byte[] image = ImageBuilder.Build(new ImageSpec
         {
             Config = config,
             XlFlags = json ? XlMandatoryFlags.Json | XlMandatoryFlags.StreamV2 : XlMandatoryFlags.StreamV2,

@@ -5,6 +5,8 @@ using XenMigration.Libxl;
 using XenMigration.TestSupport;
 using XenMigration.Verification;
 using XenMigration.XenStream;
+using XenMigration.Records;
+using XenMigration.Rules;
 
 namespace XenMigration.Tests.Reliability;
 

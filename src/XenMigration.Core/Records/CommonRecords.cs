@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace XenMigration.XenStream
+namespace XenMigration.Records
 {
     /// <summary>
     /// A record with no body of its own: END, LIBXC_CONTEXT, CHECKPOINT_END, VERIFY, CHECKPOINT,

@@ -1,4 +1,4 @@
-namespace XenMigration.Verification
+namespace XenMigration.Rules
 {
     /// <summary>Where a format's rules report issues: the verifier, which counts and lists them.</summary>
     internal interface IIssueSink

@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 
-namespace XenMigration.Qemu
+namespace XenMigration.Compression
 {
     /// <summary>
     /// A decompressor's output, read forward only, whose corrupt-data errors become format errors at

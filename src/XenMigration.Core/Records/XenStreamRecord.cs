@@ -2,16 +2,27 @@ using System;
 using System.Globalization;
 using System.IO;
 
-namespace XenMigration.XenStream
+namespace XenMigration.Records
 {
     /// <summary>
-    /// One header or record of a Xen save image, as produced by <see cref="XenStreamReader"/>.
-    /// Derived classes add the decoded fields of each type. Page contents and other opaque payloads
-    /// are not read unless <see cref="OpenPayload"/> is called while the record is current.
+    /// What hands out the payload of the record it has just produced (a stream reader), so a record
+    /// can stream its payload while it is current.
+    /// </summary>
+    internal interface IPayloadSource
+    {
+        /// <summary>The payload stream of <paramref name="record"/>, which must be the current record.</summary>
+        /// <exception cref="InvalidOperationException">The source has moved past the record, or its payload was read.</exception>
+        Stream OpenPayload(XenStreamRecord record, int generation);
+    }
+
+    /// <summary>
+    /// One header or record of a Xen save image, as produced by a stream reader. Derived classes
+    /// add the decoded fields of each type. Page contents and other opaque payloads are not read
+    /// unless <see cref="OpenPayload"/> is called.
     /// </summary>
     public abstract class XenStreamRecord
     {
-        private readonly XenStreamReader? _reader;
+        private readonly IPayloadSource? _reader;
         private readonly int _generation;
 
         private protected XenStreamRecord(in RecordContext context)
@@ -70,7 +81,7 @@ namespace XenMigration.XenStream
 
         /// <summary>
         /// True when the record has more entries (pfns, params, leaves, pairs, ...) than the
-        /// <see cref="XenStreamReader.MaxRetainedEntries"/> kept in memory: the entry list holds the
+        /// <see cref="Framing.Limits.MaxRetainedEntries"/> (65,536) kept in memory: the entry list holds the
         /// first ones, while counts and Test-XenStream's checks cover all of them.
         /// </summary>
         public virtual bool EntriesTruncated => false;
@@ -80,19 +91,13 @@ namespace XenMigration.XenStream
 
         /// <summary>
         /// A read-only stream over the record's payload (<see cref="PayloadOffset"/>,
-        /// <see cref="PayloadLength"/> bytes). Valid only while this is the reader's current record:
-        /// like TarReader's DataStream, it expires when the reader moves on.
+        /// <see cref="PayloadLength"/> bytes). While this is the reader's current record the payload
+        /// streams from the reader (pipes too); like TarReader's DataStream, that stream expires when
+        /// the reader moves on. After that, or once the reader is closed (the pipeline has ended),
+        /// the payload is read again from <see cref="FilePath"/> when that is a regular file.
         /// </summary>
-        /// <exception cref="InvalidOperationException">The reader has moved past this record, or the record was not produced by a reader.</exception>
-        public Stream OpenPayload()
-        {
-            if (_reader is null)
-            {
-                throw new InvalidOperationException("This record was not produced by a XenStreamReader.");
-            }
-
-            return _reader.OpenPayload(this, _generation);
-        }
+        /// <exception cref="InvalidOperationException">The reader has moved past this record and there is no file to read it from again.</exception>
+        public Stream OpenPayload() => RecordPayload.Open(this, _reader, _generation);
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0} {1} @0x{2:X} len {3}", Layer, Type, Offset, Length);
@@ -101,7 +106,7 @@ namespace XenMigration.XenStream
     /// <summary>What every record is constructed from; filled by the reader.</summary>
     internal readonly struct RecordContext
     {
-        public RecordContext(XenStreamReader? reader, int generation, string? path, long offset, long index, XenLayer layer, XenRecordType type, uint? typeCode, long length, long payloadOffset, long payloadLength, bool? paddingIsZero)
+        public RecordContext(IPayloadSource? reader, int generation, string? path, long offset, long index, XenLayer layer, XenRecordType type, uint? typeCode, long length, long payloadOffset, long payloadLength, bool? paddingIsZero)
         {
             Reader = reader;
             Generation = generation;
@@ -117,7 +122,7 @@ namespace XenMigration.XenStream
             PaddingIsZero = paddingIsZero;
         }
 
-        public XenStreamReader? Reader { get; }
+        public IPayloadSource? Reader { get; }
         public int Generation { get; }
         public string? Path { get; }
         public long Offset { get; }

@@ -44,7 +44,7 @@ public sealed record ImageSpec
 }
 
 /// <summary>Builds synthetic save images with <see cref="XenStreamWriter"/>.</summary>
-public static class Images
+public static class ImageBuilder
 {
     public static byte[] Build(ImageSpec spec)
     {
@@ -204,12 +204,12 @@ public static class Images
 
         if (spec.XenstoreData)
         {
-            w.WriteEmulatorXenstoreData(EmulatorId.QemuUpstream, 0, SampleConfig.PhysmapPairs);
+            w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, SampleConfig.PhysmapPairs);
         }
 
         if (spec.EmulatorState is not null)
         {
-            w.WriteEmulatorContext(EmulatorId.QemuUpstream, 0, spec.EmulatorState);
+            w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, spec.EmulatorState);
         }
     }
 

@@ -1,21 +1,21 @@
 using System;
 using System.IO;
-using XenMigration.Framing;
 
-namespace XenMigration.XenStream
+namespace XenMigration.Framing
 {
-    /// <summary>Bounded, read-only view of the current record's payload.</summary>
-    internal sealed class PayloadStream : ForwardReadStream
+    /// <summary>
+    /// Bounded, read-only view of the body of the frame a <see cref="FramedRecordReader"/> has open.
+    /// Like TarReader's data stream, it expires when the reader moves to the next frame.
+    /// </summary>
+    internal sealed class FrameBodyStream : ForwardReadStream
     {
-        private readonly XenStreamReader _reader;
         private readonly FramedRecordReader _frames;
         private readonly int _generation;
         private readonly long _length;
         private long _position;
 
-        public PayloadStream(XenStreamReader reader, FramedRecordReader frames, int generation, long length)
+        public FrameBodyStream(FramedRecordReader frames, int generation, long length)
         {
-            _reader = reader;
             _frames = frames;
             _generation = generation;
             _length = length;
@@ -31,11 +31,6 @@ namespace XenMigration.XenStream
 
         public override int Read(byte[] buffer, int offset, int count)
         {
-            if (_reader.IsDisposed)
-            {
-                throw new ObjectDisposedException(nameof(XenStreamReader));
-            }
-
             if (_generation != _frames.Generation)
             {
                 throw new EndOfStreamException("The reader has moved past the record this payload belongs to.");

@@ -1,4 +1,4 @@
-namespace XenMigration.XenStream
+namespace XenMigration.Records
 {
     /// <summary>Which layer of a Xen save image a record belongs to (docs/formats §0).</summary>
     public enum XenLayer

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using XenMigration.Framing;
 
-namespace XenMigration.Verification
+namespace XenMigration.Rules
 {
     /// <summary>How bad a verification issue is.</summary>
     public enum XenIssueSeverity
