@@ -35,31 +35,42 @@ namespace XenMigration.HvmContext
 
         private static IEnumerable<HvmContextEntry> DecodeIterator(byte[] blob, long fileOffset, string? filePath, long recordIndex, int checkpoint)
         {
-            int pos = 0;
-            while (pos < blob.Length)
+            using var stream = new MemoryStream(blob, writable: false);
+            foreach (HvmContextEntry e in DecodeStream(stream, blob.Length, fileOffset, filePath, recordIndex, checkpoint))
             {
-                long at = fileOffset + pos;
-                if (blob.Length - pos < HvmContextFormat.DescriptorSize)
+                yield return e;
+            }
+        }
+
+        // One entry at a time as the blob streams past: memory is the largest entry, not the blob.
+        private static IEnumerable<HvmContextEntry> DecodeStream(Stream blob, int length, long fileOffset, string? filePath, long recordIndex, int checkpoint)
+        {
+            var walk = new HvmContextWalk(blob, length, int.MaxValue);
+            while (true)
+            {
+                bool more;
+                try
                 {
-                    throw Bad(at, recordIndex, string.Format(CultureInfo.InvariantCulture, "{0} bytes are too few for an entry descriptor (8)", blob.Length - pos));
+                    more = walk.MoveNext();
+                }
+                catch (EndOfStreamException)
+                {
+                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream inside the HVM context at offset 0x{0:X} ({1} bytes).", fileOffset, length), fileOffset + length, recordIndex, nameof(XenRecordType.HvmContext));
                 }
 
-                ushort code = BinaryPrimitives.ReadUInt16LittleEndian(blob.AsSpan(pos));
-                ushort instance = BinaryPrimitives.ReadUInt16LittleEndian(blob.AsSpan(pos + 2));
-                uint length = BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(pos + 4));
-                int payload = pos + HvmContextFormat.DescriptorSize;
-                if (length > (uint)(blob.Length - payload))
+                if (!more)
                 {
-                    throw Bad(at, recordIndex, string.Format(CultureInfo.InvariantCulture, "the {0} entry declares {1} bytes but only {2} remain", HvmContextFormat.NameOf(code), length, blob.Length - payload));
+                    break;
                 }
 
-                var source = new HvmEntrySource(filePath, recordIndex, checkpoint, code, instance, at, length);
-                yield return DecodeEntry(source, new ReadOnlySpan<byte>(blob, payload, (int)length), recordIndex);
-                pos = payload + (int)length;
-                if (code == HvmContextFormat.EndCode)
-                {
-                    yield break;
-                }
+                HvmEntryDescriptor d = walk.Current;
+                var source = new HvmEntrySource(filePath, recordIndex, checkpoint, d.Typecode, d.Instance, fileOffset + d.Offset, d.Length);
+                yield return DecodeEntry(source, walk.Payload, recordIndex);
+            }
+
+            if (walk.Fault is string fault)
+            {
+                throw Bad(fileOffset + walk.FaultOffset, recordIndex, fault);
             }
         }
 
@@ -76,7 +87,21 @@ namespace XenMigration.HvmContext
                 throw new ArgumentException("The record is " + record.Type + ", not an HVM_CONTEXT record.", nameof(record));
             }
 
-            return Decode(RecordPayload.ReadAll(record, MaxBlob, "HVM context"), record.PayloadOffset, record.FilePath, record.Index, checkpoint);
+            return DecodeRecordIterator(record, checkpoint);
+        }
+
+        private static IEnumerable<HvmContextEntry> DecodeRecordIterator(XenStreamRecord record, int checkpoint)
+        {
+            if (record.PayloadLength > MaxBlob)
+            {
+                throw Bad(record.PayloadOffset, record.Index, string.Format(CultureInfo.InvariantCulture, "the HVM context is {0} bytes (at most 128 MiB)", record.PayloadLength));
+            }
+
+            using Stream payload = record.OpenPayload();
+            foreach (HvmContextEntry e in DecodeStream(payload, (int)record.PayloadLength, record.PayloadOffset, record.FilePath, record.Index, checkpoint))
+            {
+                yield return e;
+            }
         }
 
         private static HvmContextEntry DecodeEntry(in HvmEntrySource s, ReadOnlySpan<byte> payload, long recordIndex)
@@ -115,7 +140,7 @@ namespace XenMigration.HvmContext
             // Shorter older layouts are read zero-extended, as Xen's loader does.
             byte[] full = new byte[Math.Max(payload.Length, info.Size)];
             payload.CopyTo(full);
-            var f = new HvmFields(full);
+            var f = new SpanReader(full, bigEndian: false, baseOffset: s.Offset + HvmContextFormat.DescriptorSize);
             switch ((HvmTypeCode)s.Code)
             {
                 case HvmTypeCode.Header: return new HvmHeaderEntry(s, ref f);
@@ -144,62 +169,5 @@ namespace XenMigration.HvmContext
 
         private static XenFormatException Bad(long offset, long recordIndex, string what) =>
             new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed HVM context at offset 0x{0:X} ({0}): {1}.", offset, what), offset, recordIndex, nameof(XenRecordType.HvmContext));
-    }
-
-    /// <summary>Little-endian fields of one entry's payload (zero-extended to its full size).</summary>
-    internal ref struct HvmFields
-    {
-        private readonly ReadOnlySpan<byte> _data;
-        private int _pos;
-
-        public HvmFields(ReadOnlySpan<byte> data)
-        {
-            _data = data;
-            _pos = 0;
-        }
-
-        public byte U8() => _data[_pos++];
-
-        public ushort U16() { ushort v = U16At(_pos); _pos += 2; return v; }
-
-        public uint U32() { uint v = U32At(_pos); _pos += 4; return v; }
-
-        public ulong U64() { ulong v = U64At(_pos); _pos += 8; return v; }
-
-        public long I64() => unchecked((long)U64());
-
-        public void Skip(int n) => _pos += n;
-
-        public byte U8At(int at) => _data[at];
-
-        public ushort U16At(int at) => BinaryPrimitives.ReadUInt16LittleEndian(_data.Slice(at));
-
-        public uint U32At(int at) => BinaryPrimitives.ReadUInt32LittleEndian(_data.Slice(at));
-
-        public ulong U64At(int at) => BinaryPrimitives.ReadUInt64LittleEndian(_data.Slice(at));
-
-        public byte[] Bytes(int n) { byte[] b = _data.Slice(_pos, n).ToArray(); _pos += n; return b; }
-
-        public uint[] U32s(int n)
-        {
-            uint[] v = new uint[n];
-            for (int i = 0; i < n; i++)
-            {
-                v[i] = U32();
-            }
-
-            return v;
-        }
-
-        public ulong[] U64s(int n)
-        {
-            ulong[] v = new ulong[n];
-            for (int i = 0; i < n; i++)
-            {
-                v[i] = U64();
-            }
-
-            return v;
-        }
     }
 }

@@ -20,10 +20,18 @@ namespace XenMigration.HvmContext
         /// <exception cref="EndOfStreamException">The stream ends before the blob does.</exception>
         public static void Check(Stream blob, int length, IIssueSink sink, int? maxVcpus)
         {
-            var walk = new Walk(sink, maxVcpus);
-            HvmContextWalker.Walk(blob, length, walk.OnEntry, out int endOffset, out string? fault, out int faultOffset);
-            walk.Finish(length, endOffset, fault, faultOffset);
+            var rules = new Walk(sink, maxVcpus);
+            var walk = new HvmContextWalk(blob, length, PrefixLength);
+            while (walk.MoveNext())
+            {
+                rules.OnEntry(walk.Current, walk.Payload);
+            }
+
+            rules.Finish(length, walk.EndOffset, walk.Fault, walk.FaultOffset);
         }
+
+        /// <summary>Bytes of each entry the rules look at (HEADER's magic and version, CPU_MSR's count).</summary>
+        private const int PrefixLength = 16;
 
         private static string Fmt(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
 
@@ -31,7 +39,7 @@ namespace XenMigration.HvmContext
         {
             // Duplicate detection remembers at most this many typecode/instance pairs (a real
             // context has a few per vCPU).
-            private const int MaxRemembered = 1 << 16;
+            private const int MaxRemembered = Limits.MaxHvmEntriesRemembered;
             private readonly IIssueSink _sink;
             private readonly int? _maxVcpus;
             private readonly HashSet<uint> _seen = new HashSet<uint>();

@@ -12,6 +12,47 @@ namespace XenMigration.Libxc
     /// </summary>
     internal static class LibxcRules
     {
+        /// <summary>
+        /// Applies the rules of a libxc record's own type (a type added to the format adds its case
+        /// here). <paramref name="guestWidth"/> is the PV guest width in bytes from X86_PV_INFO (0:
+        /// not known). Returns true when the record is a PV basic state that brings its vCPU online.
+        /// </summary>
+        public static bool Check(XenStreamRecord r, byte guestWidth, IssueList issues)
+        {
+            switch (r)
+            {
+                case PageDataRecord page:
+                    CheckPageData(page, issues);
+                    return false;
+                case PvP2mFramesRecord p2m:
+                    CheckP2mFrames(p2m, guestWidth, issues);
+                    return false;
+                case PvVcpuRecord vcpu:
+                    return CheckVcpu(vcpu, guestWidth, issues);
+                case HvmParamsRecord hvmParams:
+                    CheckHvmParams(hvmParams, issues);
+                    return false;
+                case TscInfoRecord tsc:
+                    CheckTscInfo(tsc, issues);
+                    return false;
+                case CpuidPolicyRecord:
+                case MsrPolicyRecord:
+                    CheckPolicy(r, issues);
+                    return false;
+            }
+
+            if (r.Type == XenRecordType.SharedInfo)
+            {
+                CheckSharedInfo(r, issues);
+            }
+            else if (r.Type is XenRecordType.End or XenRecordType.Checkpoint or XenRecordType.Verify or XenRecordType.StaticDataEnd)
+            {
+                RecordRules.MustBeEmpty(r, issues);
+            }
+
+            return false;
+        }
+
         public static void CheckImageHeader(ImageHeaderRecord h, IssueList issues)
         {
             if (h.ReservedOptions != 0 || h.Reserved1 != 0 || h.Reserved2 != 0)
@@ -46,7 +87,7 @@ namespace XenMigration.Libxc
             return guest;
         }
 
-        public static void CheckPageData(PageDataRecord p, IssueList issues)
+        private static void CheckPageData(PageDataRecord p, IssueList issues)
         {
             if (p.PfnCount == 0)
             {
@@ -131,7 +172,7 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Checks X86_PV_P2M_FRAMES against the guest width in bytes (0: not known).</summary>
-        public static void CheckP2mFrames(PvP2mFramesRecord r, byte width, IssueList issues)
+        private static void CheckP2mFrames(PvP2mFramesRecord r, byte width, IssueList issues)
         {
             if (r.StartPfn > r.EndPfn)
             {
@@ -158,7 +199,7 @@ namespace XenMigration.Libxc
         /// Checks an X86_PV_VCPU_* record's own fields and length against the guest width in bytes
         /// (0: not known). Returns true for a basic state that brings its vCPU online.
         /// </summary>
-        public static bool CheckVcpu(PvVcpuRecord r, byte width, IssueList issues)
+        private static bool CheckVcpu(PvVcpuRecord r, byte width, IssueList issues)
         {
             if (r.Reserved != 0)
             {
@@ -198,7 +239,7 @@ namespace XenMigration.Libxc
             }
         }
 
-        public static void CheckSharedInfo(XenStreamRecord r, IssueList issues)
+        private static void CheckSharedInfo(XenStreamRecord r, IssueList issues)
         {
             if (r.Length != LibxcFormat.PageSize)
             {
@@ -206,7 +247,7 @@ namespace XenMigration.Libxc
             }
         }
 
-        public static void CheckTscInfo(TscInfoRecord tsc, IssueList issues)
+        private static void CheckTscInfo(TscInfoRecord tsc, IssueList issues)
         {
             if (tsc.Length != 24)
             {
@@ -224,7 +265,7 @@ namespace XenMigration.Libxc
             }
         }
 
-        public static void CheckHvmParams(HvmParamsRecord r, IssueList issues)
+        private static void CheckHvmParams(HvmParamsRecord r, IssueList issues)
         {
             if (r.Length != 8 + (16L * r.ParamCount))
             {
@@ -253,7 +294,7 @@ namespace XenMigration.Libxc
         }
 
         /// <summary>Checks a policy record's own length and reserved fields.</summary>
-        public static void CheckPolicy(XenStreamRecord r, IssueList issues)
+        private static void CheckPolicy(XenStreamRecord r, IssueList issues)
         {
             string name = r.Type == XenRecordType.CpuidPolicy ? "X86_CPUID_POLICY" : "X86_MSR_POLICY";
             int entry = r.Type == XenRecordType.CpuidPolicy ? 24 : 16;

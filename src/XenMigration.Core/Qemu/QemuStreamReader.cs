@@ -38,8 +38,8 @@ namespace XenMigration.Qemu
     {
         private const int FooterProbe = 300;   // footer + a full section header, to check what follows
         private readonly StreamSource _source;
+        private readonly FieldCursor _f;
         private readonly string? _path;
-        private readonly long _base;
         private readonly Dictionary<uint, (string IdStr, uint Instance, uint Version)> _sections = new Dictionary<uint, (string, uint, uint)>();
         private readonly List<QemuRamBlock> _blocks = new List<QemuRamBlock>();
         private readonly Dictionary<string, int> _blockIndex = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -50,13 +50,15 @@ namespace XenMigration.Qemu
         private bool _done;
         private int _currentBlock = -1;
         private bool _ignoreShared;
+        private bool _disposed;
+        private Exception? _fault;
 
         /// <summary>Opens a reader over <paramref name="stream"/>, positioned at the "QEVM" magic.</summary>
         public QemuStreamReader(Stream stream, bool leaveOpen = false, QemuStreamReaderOptions? options = null)
         {
             _source = new StreamSource(stream, leaveOpen);
+            _f = new FieldCursor(_source, "QEMU stream", bigEndian: true, options?.BaseOffset ?? 0);
             _path = options?.SourcePath;
-            _base = options?.BaseOffset ?? 0;
             if (options?.Memory is QemuMemoryRequest request)
             {
                 _memory = new QemuMemoryCollector(request);
@@ -98,7 +100,7 @@ namespace XenMigration.Qemu
         /// <summary>Bytes after the end of the stream (EOF record and description); null until known or when the length is unknown.</summary>
         public long? TrailingBytes { get; private set; }
 
-        private long Here => _base + _source.Position;
+        private long Here => _f.Here;
 
         /// <summary>Bytes of the stream read so far (for progress).</summary>
         public long Position => _source.Position;
@@ -109,6 +111,36 @@ namespace XenMigration.Qemu
         /// <summary>The next record, or null at the end of the stream (or where the walk stopped).</summary>
         /// <exception cref="XenFormatException">The stream is malformed or truncated; the message says where.</exception>
         public QemuRecord? ReadNext()
+        {
+            if (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(QemuStreamReader));
+            }
+
+            if (_fault is not null)
+            {
+                throw _fault;
+            }
+
+            try
+            {
+                return ReadNextCore();
+            }
+            catch (OverflowException ex)
+            {
+                // Lengths are checked where they are read; this is the net under those checks, so a
+                // value no check foresaw is a per-file format error with its offset, never a crash.
+                _fault = new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "A value near offset 0x{0:X} ({0}) of the QEMU stream is out of range ({1}).", Here, ex.Message), Here, innerException: ex);
+                throw _fault;
+            }
+            catch (Exception ex) when (ex is XenFormatException || ex is IOException)
+            {
+                _fault = ex;
+                throw;
+            }
+        }
+
+        private QemuRecord? ReadNextCore()
         {
             if (_done)
             {
@@ -170,7 +202,11 @@ namespace XenMigration.Qemu
         }
 
         /// <inheritdoc/>
-        public void Dispose() => _source.Dispose();
+        public void Dispose()
+        {
+            _disposed = true;
+            _source.Dispose();
+        }
 
         private void ReadHeader()
         {
@@ -816,27 +852,16 @@ namespace XenMigration.Qemu
 
         private static string Ascii(ReadOnlySpan<byte> bytes) => Encoding.ASCII.GetString(bytes.ToArray());
 
-        private ReadOnlySpan<byte> Bytes(int count, string what)
-        {
-            long at = Here;
-            if (!_source.TryRead(count, out ReadOnlySpan<byte> span))
-            {
-                throw Truncated(at, what);
-            }
+        private ReadOnlySpan<byte> Bytes(int count, string what) => _f.Bytes(count, what);
 
-            return span;
-        }
+        private ushort U16(string what) => _f.U16(what);
 
-        private ushort U16(string what) => BinaryPrimitives.ReadUInt16BigEndian(Bytes(2, what));
+        private uint U32(string what) => _f.U32(what);
 
-        private uint U32(string what) => BinaryPrimitives.ReadUInt32BigEndian(Bytes(4, what));
+        private ulong U64(string what) => _f.U64(what);
 
-        private ulong U64(string what) => BinaryPrimitives.ReadUInt64BigEndian(Bytes(8, what));
+        private XenTruncatedException Truncated(long offset, string what) => _f.Truncated(offset, what);
 
-        private static XenTruncatedException Truncated(long offset, string what) =>
-            new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of the QEMU stream at offset 0x{0:X} ({0}): expected {1}.", offset, what), offset);
-
-        private static XenFormatException Invalid(long offset, string what) =>
-            new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X} ({0}): {1}.", offset, what), offset);
+        private XenFormatException Invalid(long offset, string what) => _f.Invalid(XenErrorIds.InvalidRecord, offset, what);
     }
 }

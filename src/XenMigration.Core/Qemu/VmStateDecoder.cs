@@ -14,11 +14,14 @@ namespace XenMigration.Qemu
     /// </summary>
     internal static class VmStateDecoder
     {
-        /// <summary>Why a decode stopped; null on success.</summary>
-        public sealed class Failure : Exception
+        /// <summary>
+        /// Why a decode stopped: the layout does not fit the bytes. Callers that try layouts catch it
+        /// and try the next; one that escapes is a format error like any other.
+        /// </summary>
+        public sealed class Failure : XenFormatException
         {
             public Failure(string message, int position)
-                : base(message)
+                : base(XenErrorIds.InvalidRecord, message, position)
             {
                 Position = position;
             }

@@ -297,43 +297,47 @@ namespace XenMigration.Verification
                 }
             }
 
+            // What crosses records (order, guest type, version, checkpoints, vCPU ids against the
+            // config); then the record's own rules, which live with the libxc format.
             private void OnLibxcRecord(XenStreamRecord r)
             {
-                switch (r)
+                switch (r.Type)
                 {
-                    case PageDataRecord page:
-                        _pages += page.DataPageCount;
-                        RequireStaticDataEnd(page, "PAGE_DATA");
+                    case XenRecordType.PageData:
+                        _pages += ((PageDataRecord)r).DataPageCount;
+                        RequireStaticDataEnd(r, "PAGE_DATA");
                         if (_guest == XenGuestType.Pv && !_p2mSeen && !_pageDataSeen)
                         {
-                            _issues.Add(XenIssueCodes.RecordOrder, page, "PAGE_DATA before X86_PV_P2M_FRAMES in a PV stream");
+                            _issues.Add(XenIssueCodes.RecordOrder, r, "PAGE_DATA before X86_PV_P2M_FRAMES in a PV stream");
                         }
 
                         _pageDataSeen = true;
-                        LibxcRules.CheckPageData(page, _issues);
-                        return;
-                    case PvInfoRecord info:
-                        PvOnly(info);
+                        break;
+                    case XenRecordType.PvInfo:
+                        PvOnly(r);
                         if (++_pvInfoCount > 1)
                         {
-                            _issues.Add(XenIssueCodes.PvInfoRepeated, info, "a second X86_PV_INFO; Xen refuses it");
+                            _issues.Add(XenIssueCodes.PvInfoRepeated, r, "a second X86_PV_INFO; Xen refuses it");
                             return;
                         }
 
-                        _pvWidth = LibxcRules.CheckPvInfo(info, _issues);
+                        _pvWidth = LibxcRules.CheckPvInfo((PvInfoRecord)r, _issues);
                         return;
-                    case PvP2mFramesRecord p2m:
-                        PvOnly(p2m);
-                        RequireStaticDataEnd(p2m, "X86_PV_P2M_FRAMES");
+                    case XenRecordType.PvP2mFrames:
+                        PvOnly(r);
+                        RequireStaticDataEnd(r, "X86_PV_P2M_FRAMES");
                         if (_pvInfoCount == 0)
                         {
-                            _issues.Add(XenIssueCodes.RecordOrder, p2m, "X86_PV_P2M_FRAMES before X86_PV_INFO");
+                            _issues.Add(XenIssueCodes.RecordOrder, r, "X86_PV_P2M_FRAMES before X86_PV_INFO");
                         }
 
                         _p2mSeen = true;
-                        LibxcRules.CheckP2mFrames(p2m, _pvWidth, _issues);
-                        return;
-                    case PvVcpuRecord vcpu:
+                        break;
+                    case XenRecordType.PvVcpuBasic:
+                    case XenRecordType.PvVcpuExtended:
+                    case XenRecordType.PvVcpuXsave:
+                    case XenRecordType.PvVcpuMsrs:
+                        var vcpu = (PvVcpuRecord)r;
                         PvOnly(vcpu);
                         if (!_pageDataSeen)
                         {
@@ -341,38 +345,22 @@ namespace XenMigration.Verification
                         }
 
                         CheckVcpuId(vcpu, vcpu.VcpuId, vcpu.Offset + 8);
-                        if (LibxcRules.CheckVcpu(vcpu, _pvWidth, _issues))
-                        {
-                            _vcpuBasic.Add(vcpu.VcpuId);
-                        }
-
-                        return;
-                    case HvmParamsRecord hvmParams:
-                        HvmOnly(hvmParams);
+                        break;
+                    case XenRecordType.HvmParams:
+                        HvmOnly(r);
                         if (_contextThisCycle && !_paramsThisCycle && !_contextOrderReported)
                         {
                             _contextOrderReported = true;
-                            _issues.Add(XenIssueCodes.ContextBeforeParams, hvmParams, "HVM_PARAMS after HVM_CONTEXT: the spec asks for HVM_PARAMS first (Xen's own saver writes this order and restores either)");
+                            _issues.Add(XenIssueCodes.ContextBeforeParams, r, "HVM_PARAMS after HVM_CONTEXT: the spec asks for HVM_PARAMS first (Xen's own saver writes this order and restores either)");
                         }
 
                         _paramsThisCycle = true;
-                        LibxcRules.CheckHvmParams(hvmParams, _issues);
-                        return;
-                    case TscInfoRecord tsc:
-                        LibxcRules.CheckTscInfo(tsc, _issues);
-                        return;
-                    case LegacyDeviceModelRecord:
-                        return;
-                }
-
-                switch (r.Type)
-                {
+                        break;
                     case XenRecordType.End:
-                        RecordRules.MustBeEmpty(r, _issues);
+                        LibxcRules.Check(r, _pvWidth, _issues);
                         OnLibxcEnd(r);
                         return;
                     case XenRecordType.Checkpoint:
-                        RecordRules.MustBeEmpty(r, _issues);
                         _checkpointed = true;
                         if (_options.SourceIsFile && !_checkpointInFileReported)
                         {
@@ -383,13 +371,13 @@ namespace XenMigration.Verification
                         _awaitingCheckpointEnd = _libxl;
                         _contextThisCycle = false;
                         _paramsThisCycle = false;
-                        return;
+                        break;
                     case XenRecordType.Verify:
-                        RecordRules.MustBeEmpty(r, _issues);
+                        LibxcRules.Check(r, _pvWidth, _issues);
                         _issues.Add(XenIssueCodes.VerifyRecord, r, "VERIFY: the pages that follow are compared with the guest's, not restored (a debugging stream)");
                         return;
                     case XenRecordType.StaticDataEnd:
-                        RecordRules.MustBeEmpty(r, _issues);
+                        LibxcRules.Check(r, _pvWidth, _issues);
                         if (_version < 3)
                         {
                             _issues.Add(XenIssueCodes.RecordNotInVersion, r, "STATIC_DATA_END is a version 3 record; this stream is version 2");
@@ -412,8 +400,7 @@ namespace XenMigration.Verification
                             _issues.Add(XenIssueCodes.PolicyAfterStaticData, r, name + " after STATIC_DATA_END; policies belong to the static data");
                         }
 
-                        LibxcRules.CheckPolicy(r, _issues);
-                        return;
+                        break;
                     case XenRecordType.SharedInfo:
                         PvOnly(r);
                         if (_pvInfoCount == 0)
@@ -421,8 +408,7 @@ namespace XenMigration.Verification
                             _issues.Add(XenIssueCodes.RecordOrder, r, "SHARED_INFO before X86_PV_INFO");
                         }
 
-                        LibxcRules.CheckSharedInfo(r, _issues);
-                        return;
+                        break;
                     case XenRecordType.HvmContext:
                         OnHvmContext(r);
                         return;
@@ -432,9 +418,14 @@ namespace XenMigration.Verification
                     case XenRecordType.CheckpointDirtyPfnList:
                         _issues.Add(XenIssueCodes.BackChannelRecord, r, "CHECKPOINT_DIRTY_PFN_LIST only travels on the COLO back channel (secondary to primary), never in a saved image");
                         return;
-                    default:
+                    case XenRecordType.Unknown:
                         _issues.Add(XenIssueCodes.UnknownOptionalRecord, r, Fmt("optional libxc record type 0x{0:x8}: Xen skips it, Xen's python verifier rejects it", r.TypeCode));
                         return;
+                }
+
+                if (LibxcRules.Check(r, _pvWidth, _issues) && r is PvVcpuRecord online)
+                {
+                    _vcpuBasic.Add(online.VcpuId);
                 }
             }
 

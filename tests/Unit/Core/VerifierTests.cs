@@ -439,7 +439,7 @@ public class VerifierTests
     public void HvmContextStructureRules()
     {
         byte[] good = ImageBuilder.HvmContextBlob(2);
-        var entries = XenMigration.HvmContext.HvmContextWalker.Walk(good, out _, out _, out _);
+        var entries = XenMigration.HvmContext.HvmContextWalk.Entries(good);
         int cpu1 = entries.First(e => e.Typecode == 2 && e.Instance == 1).Offset;
         int pic = entries.First(e => e.Typecode == 3).Offset;
         int ioapic = entries.First(e => e.Typecode == 4).Offset;
