@@ -6,30 +6,6 @@ using XenMigration.X86;
 
 namespace XenMigration.HvmContext
 {
-    /// <summary>A segment register of the HVM CPU entry.</summary>
-    public sealed class HvmSegment
-    {
-        internal HvmSegment(uint selector, uint limit, ulong @base, uint arbytes)
-        {
-            Selector = selector;
-            Limit = limit;
-            Base = @base;
-            Arbytes = arbytes;
-        }
-
-        /// <summary>Selector.</summary>
-        public uint Selector { get; }
-        /// <summary>Limit.</summary>
-        public uint Limit { get; }
-        /// <summary>Base address.</summary>
-        public ulong Base { get; }
-        /// <summary>Access rights ("arbytes": type, S, DPL, P, AVL, L, D/B, G).</summary>
-        public uint Arbytes { get; }
-
-        /// <inheritdoc/>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0:x4} base {1:x} limit {2:x} ar {3:x}", Selector, Base, Limit, Arbytes);
-    }
-
     /// <summary>CPU (2): a vCPU's registers (the 1032-byte layout; the 1016-byte compat layout is read too).</summary>
     public sealed class HvmCpuEntry : HvmContextEntry
     {
@@ -51,10 +27,10 @@ namespace XenMigration.HvmContext
             uint[] lim = f.U32s(10);
             ulong[] bas = f.U64s(10);
             uint[] ar = f.U32s(8);
-            HvmSegment Seg(int i) => new HvmSegment(sel[i], lim[i], bas[i], ar[i]);
+            X86Segment Seg(int i) => new X86Segment(sel[i], bas[i], lim[i], ar[i]);
             Cs = Seg(0); Ds = Seg(1); Es = Seg(2); Fs = Seg(3); Gs = Seg(4); Ss = Seg(5); Tr = Seg(6); Ldtr = Seg(7);
-            Idtr = new HvmSegment(0, lim[8], bas[8], 0);
-            Gdtr = new HvmSegment(0, lim[9], bas[9], 0);
+            Idtr = new X86Segment(0, bas[8], lim[8], 0);
+            Gdtr = new X86Segment(0, bas[9], lim[9], 0);
             SysenterCs = f.U64(); SysenterEsp = f.U64(); SysenterEip = f.U64();
             ShadowGs = f.U64();
             MsrFlags = f.U64();
@@ -75,7 +51,25 @@ namespace XenMigration.HvmContext
                 Flags = f.U32();
                 FpuInitialised = (Flags & 1) != 0;
             }
+
+            Registers = new X86Registers
+            {
+                Vcpu = s.Instance,
+                Rax = Rax, Rbx = Rbx, Rcx = Rcx, Rdx = Rdx, Rsi = Rsi, Rdi = Rdi, Rbp = Rbp, Rsp = Rsp,
+                R8 = R8, R9 = R9, R10 = R10, R11 = R11, R12 = R12, R13 = R13, R14 = R14, R15 = R15,
+                Rip = Rip, Rflags = Rflags, Cr0 = Cr0, Cr2 = Cr2, Cr3 = Cr3, Cr4 = Cr4, Efer = MsrEfer, Dr6 = Dr6, Dr7 = Dr7,
+                Cs = Cs, Ds = Ds, Es = Es, Fs = Fs, Gs = Gs, Ss = Ss, Tr = Tr, Ldtr = Ldtr, Gdtr = Gdtr, Idtr = Idtr,
+                FsBase = Fs.Base, GsBase = Gs.Base, KernelGsBase = ShadowGs,
+                Is64Bit = (MsrEfer & 0x400) != 0,
+                Mode = X86Registers.ModeOf(Cr0, MsrEfer),
+            };
         }
+
+        /// <summary>The vCPU (the entry's instance).</summary>
+        public uint Vcpu => Instance;
+
+        /// <summary>The architectural registers, in the type every source of vCPU state shares.</summary>
+        public X86Registers Registers { get; }
 
         /// <summary>True for the pre-Xen-3.4 1016-byte layout (no TSC_AUX, no flags).</summary>
         public bool IsCompatLayout { get; }
@@ -111,16 +105,16 @@ namespace XenMigration.HvmContext
         public ulong Dr3 { get; }
         public ulong Dr6 { get; }
         public ulong Dr7 { get; }
-        public HvmSegment Cs { get; }
-        public HvmSegment Ds { get; }
-        public HvmSegment Es { get; }
-        public HvmSegment Fs { get; }
-        public HvmSegment Gs { get; }
-        public HvmSegment Ss { get; }
-        public HvmSegment Tr { get; }
-        public HvmSegment Ldtr { get; }
-        public HvmSegment Idtr { get; }
-        public HvmSegment Gdtr { get; }
+        public X86Segment Cs { get; }
+        public X86Segment Ds { get; }
+        public X86Segment Es { get; }
+        public X86Segment Fs { get; }
+        public X86Segment Gs { get; }
+        public X86Segment Ss { get; }
+        public X86Segment Tr { get; }
+        public X86Segment Ldtr { get; }
+        public X86Segment Idtr { get; }
+        public X86Segment Gdtr { get; }
         public ulong SysenterCs { get; }
         public ulong SysenterEsp { get; }
         public ulong SysenterEip { get; }
@@ -149,7 +143,7 @@ namespace XenMigration.HvmContext
         /// <summary>Flags bit 0: the FPU state is initialised.</summary>
         public bool FpuInitialised { get; }
         /// <summary>Real, Protected, or Long (CR0.PE, EFER.LMA).</summary>
-        public string Mode => (Cr0 & 1) == 0 ? "Real" : (MsrEfer & 0x400) != 0 ? "Long" : "Protected";
+        public string Mode => Registers.Mode;
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} mode, rip {1}, rsp {2}, cr3 {3}{4}", Mode, Hex(Rip), Hex(Rsp), Hex(Cr3), PendingValid ? ", event pending" : string.Empty);

@@ -131,7 +131,7 @@ namespace XenMigration.Libxc
                 }
             }
 
-            TrapTable = traps;
+            TrapTable = traps.AsReadOnly();
             LdtBase = Long(p); LdtEntries = Long(p + L); p += 2 * L;
             ulong[] gdt = new ulong[16];
             for (int i = 0; i < 16; i++, p += L)
@@ -139,7 +139,7 @@ namespace XenMigration.Libxc
                 gdt[i] = Long(p);
             }
 
-            GdtFrames = gdt;
+            GdtFrames = new System.Collections.ObjectModel.ReadOnlyCollection<ulong>(gdt);
             GdtEntries = Long(p); p += L;
             KernelSs = Long(p); KernelSp = Long(p + L); p += 2 * L;
             ulong[] cr = new ulong[8];
@@ -148,14 +148,14 @@ namespace XenMigration.Libxc
                 cr[i] = Long(p);
             }
 
-            ControlRegisters = cr;
+            ControlRegisters = new System.Collections.ObjectModel.ReadOnlyCollection<ulong>(cr);
             ulong[] dr = new ulong[8];
             for (int i = 0; i < 8; i++, p += L)
             {
                 dr[i] = Long(p);
             }
 
-            DebugRegisters = dr;
+            DebugRegisters = new System.Collections.ObjectModel.ReadOnlyCollection<ulong>(dr);
             if (Is64Bit)
             {
                 EventCallbackEip = U64(b, p); FailsafeCallbackEip = U64(b, p + 8); SyscallCallbackEip = U64(b, p + 16);
@@ -166,7 +166,27 @@ namespace XenMigration.Libxc
                 EventCallbackCs = U32(b, p); EventCallbackEip = U32(b, p + 4); FailsafeCallbackCs = U32(b, p + 8); FailsafeCallbackEip = U32(b, p + 12);
                 VmAssist = U32(b, p + 16);
             }
+
+            // A PV guest saves selectors only; its CR3 is in Xen's frame encoding (see Cr3Pfn).
+            X86Segment Sel(ushort s) => new X86Segment(s, 0, 0, 0);
+            Registers = new X86Registers
+            {
+                Vcpu = VcpuId,
+                Rax = Rax, Rbx = Rbx, Rcx = Rcx, Rdx = Rdx, Rsi = Rsi, Rdi = Rdi, Rbp = Rbp, Rsp = Rsp,
+                R8 = R8, R9 = R9, R10 = R10, R11 = R11, R12 = R12, R13 = R13, R14 = R14, R15 = R15,
+                Rip = Rip, Rflags = Rflags, Cr0 = cr[0], Cr2 = cr[2], Cr3 = cr[3], Cr4 = cr[4], Dr6 = dr[6], Dr7 = dr[7],
+                Cs = Sel(Cs), Ds = Sel(Ds), Es = Sel(Es), Fs = Sel(Fs), Gs = Sel(Gs), Ss = Sel(Ss),
+                FsBase = FsBase, GsBase = InKernel ? GsBaseKernel : GsBaseUser, KernelGsBase = InKernel ? GsBaseUser : GsBaseKernel,
+                Is64Bit = Is64Bit,
+                Mode = "PV",
+            };
         }
+
+        /// <summary>The architectural registers, in the type every source of vCPU state shares.</summary>
+        public X86Registers Registers { get; }
+
+        /// <summary>The vCPU.</summary>
+        public uint Vcpu => VcpuId;
 
         /// <summary>True for a 64-bit guest's layout.</summary>
         public bool Is64Bit { get; }

@@ -1,36 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using XenMigration.X86;
 
 namespace XenMigration.Qemu
 {
-    /// <summary>An x86 segment register as QEMU saves it (selector, base, limit, attribute flags).</summary>
-    public sealed class QemuSegment
-    {
-        internal QemuSegment(uint selector, ulong @base, uint limit, uint flags)
-        {
-            Selector = selector;
-            Base = @base;
-            Limit = limit;
-            Flags = flags;
-        }
-
-        /// <summary>The selector.</summary>
-        public uint Selector { get; }
-
-        /// <summary>The base address.</summary>
-        public ulong Base { get; }
-
-        /// <summary>The limit.</summary>
-        public uint Limit { get; }
-
-        /// <summary>QEMU's descriptor flags (type, DPL, present, ... in the bit positions of the descriptor's high word).</summary>
-        public uint Flags { get; }
-
-        /// <inheritdoc/>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0:x4} {1:x16} {2:x8} {3:x8}", Selector, Base, Limit, Flags);
-    }
-
     /// <summary>
     /// One vCPU's registers from a QEMU stream: the <c>cpu</c> section (x86 VMState version 12, as
     /// QEMU 7.2 saves it), with <c>cpu_common</c>'s halted flag and the <c>apic</c>'s base of the same
@@ -105,25 +79,25 @@ namespace XenMigration.Qemu
         /// <summary>EFER.</summary>
         public ulong Efer { get; private set; }
         /// <summary>CS.</summary>
-        public QemuSegment? Cs { get; private set; }
+        public X86Segment? Cs { get; private set; }
         /// <summary>DS.</summary>
-        public QemuSegment? Ds { get; private set; }
+        public X86Segment? Ds { get; private set; }
         /// <summary>ES.</summary>
-        public QemuSegment? Es { get; private set; }
+        public X86Segment? Es { get; private set; }
         /// <summary>FS.</summary>
-        public QemuSegment? Fs { get; private set; }
+        public X86Segment? Fs { get; private set; }
         /// <summary>GS.</summary>
-        public QemuSegment? Gs { get; private set; }
+        public X86Segment? Gs { get; private set; }
         /// <summary>SS.</summary>
-        public QemuSegment? Ss { get; private set; }
+        public X86Segment? Ss { get; private set; }
         /// <summary>LDTR.</summary>
-        public QemuSegment? Ldt { get; private set; }
+        public X86Segment? Ldt { get; private set; }
         /// <summary>TR.</summary>
-        public QemuSegment? Tr { get; private set; }
+        public X86Segment? Tr { get; private set; }
         /// <summary>GDTR (base, limit).</summary>
-        public QemuSegment? Gdt { get; private set; }
+        public X86Segment? Gdt { get; private set; }
         /// <summary>IDTR (base, limit).</summary>
-        public QemuSegment? Idt { get; private set; }
+        public X86Segment? Idt { get; private set; }
         /// <summary>DR6.</summary>
         public ulong Dr6 { get; private set; }
         /// <summary>DR7.</summary>
@@ -164,7 +138,13 @@ namespace XenMigration.Qemu
         public ulong? ApicBase { get; private set; }
 
         /// <summary>Real, Protected, or Long (from CR0.PE and EFER.LMA).</summary>
-        public string Mode => (Cr0 & 1) == 0 ? "Real" : (Efer & 0x400) != 0 ? "Long" : "Protected";
+        public string Mode => Registers.Mode;
+
+        /// <summary>The vCPU (the cpu section's instance id).</summary>
+        public uint Vcpu => Index;
+
+        /// <summary>The architectural registers, in the type every source of vCPU state shares.</summary>
+        public X86Registers Registers { get; private set; } = new X86Registers();
 
         /// <summary>
         /// The vCPUs of a stream's sections, in instance order. Sections without decoded fields are
@@ -266,7 +246,7 @@ namespace XenMigration.Qemu
             c.A20Mask = state.GetValue("env.a20_mask") is long a20 ? a20 : -1;
 
             // QEMU's segment order: ES, CS, SS, DS, FS, GS.
-            var segs = new List<QemuSegment?>();
+            var segs = new List<X86Segment?>();
             foreach (QemuField f in state.Fields)
             {
                 if (f.Name == "env.segs")
@@ -289,6 +269,17 @@ namespace XenMigration.Qemu
             c.Tr = Segment(Field(state, "env.tr"));
             c.Gdt = Segment(Field(state, "env.gdt"));
             c.Idt = Segment(Field(state, "env.idt"));
+            c.Registers = new X86Registers
+            {
+                Vcpu = c.Index,
+                Rax = c.Rax, Rbx = c.Rbx, Rcx = c.Rcx, Rdx = c.Rdx, Rsi = c.Rsi, Rdi = c.Rdi, Rbp = c.Rbp, Rsp = c.Rsp,
+                R8 = c.R8, R9 = c.R9, R10 = c.R10, R11 = c.R11, R12 = c.R12, R13 = c.R13, R14 = c.R14, R15 = c.R15,
+                Rip = c.Rip, Rflags = c.Rflags, Cr0 = c.Cr0, Cr2 = c.Cr2, Cr3 = c.Cr3, Cr4 = c.Cr4, Efer = c.Efer, Dr6 = c.Dr6, Dr7 = c.Dr7,
+                Cs = c.Cs, Ds = c.Ds, Es = c.Es, Fs = c.Fs, Gs = c.Gs, Ss = c.Ss, Tr = c.Tr, Ldtr = c.Ldt, Gdtr = c.Gdt, Idtr = c.Idt,
+                FsBase = c.Fs?.Base ?? 0, GsBase = c.Gs?.Base ?? 0, KernelGsBase = c.KernelGsBase,
+                Is64Bit = (c.Efer & 0x400) != 0,
+                Mode = X86Registers.ModeOf(c.Cr0, c.Efer),
+            };
             return c;
         }
 
@@ -305,14 +296,14 @@ namespace XenMigration.Qemu
             return null;
         }
 
-        private static QemuSegment? Segment(QemuField? f)
+        private static X86Segment? Segment(QemuField? f)
         {
             if (f?.Struct is not QemuVmState s)
             {
                 return null;
             }
 
-            return new QemuSegment((uint)U(s, "selector"), U(s, "base"), (uint)U(s, "limit"), (uint)U(s, "flags"));
+            return new X86Segment((uint)U(s, "selector"), U(s, "base"), (uint)U(s, "limit"), (uint)U(s, "flags"));
         }
 
         private static ulong U(QemuVmState s, string name) => s.GetValue(name) switch

@@ -34,7 +34,7 @@ namespace XenMigration.Qemu
     /// seekable input), the built-in table of QEMU 7.2 devices, the section footer. When none applies
     /// the walk stops at that section and says so (<see cref="StopReason"/>).
     /// </summary>
-    public sealed class QemuStreamReader : IDisposable
+    public sealed class QemuStreamReader : IRecordReader<QemuRecord>
     {
         private const int FooterProbe = 300;   // footer + a full section header, to check what follows
         private readonly StreamSource _source;

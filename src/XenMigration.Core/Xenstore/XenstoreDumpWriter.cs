@@ -123,6 +123,85 @@ namespace XenMigration.Xenstore
             _records.Add(node);
         }
 
+        /// <summary>
+        /// Adds key/value pairs whose keys are relative to <paramref name="root"/> (EMULATOR_XENSTORE_DATA:
+        /// keys are relative to the device model's directory), each node owned by <paramref name="owner"/>.
+        /// </summary>
+        /// <exception cref="ArgumentException">No root was given.</exception>
+        public void AddRelative(string? root, IEnumerable<KeyValuePair<string, string>> pairs, ushort owner)
+        {
+            if (root is null)
+            {
+                throw new ArgumentException("EMULATOR_XENSTORE_DATA keys are relative to the device model's directory: give a root (for example /local/domain/0/device-model/<domid>).");
+            }
+
+            var perms = new[] { new XenstorePermission(XenstoreAccess.None, owner) };
+            foreach (KeyValuePair<string, string> pair in pairs)
+            {
+                AddBelow(root, new XenstoreNodeRecord(Combine(root, pair.Key), Encoding.UTF8.GetBytes(pair.Value), perms));
+            }
+        }
+
+        /// <summary>
+        /// Adds a node given by loose fields (a CSV row, a JSON object, a hashtable): a path,
+        /// absolute or relative to <paramref name="root"/>; its value; and its owner and/or
+        /// permissions ("b0", "r7", ... or <see cref="XenstorePermission"/>s). Without either, the
+        /// node belongs to <paramref name="defaultOwner"/> with no access for others.
+        /// </summary>
+        /// <exception cref="ArgumentException">A relative path without a root, an empty permission list, or an owner that disagrees with the first permission.</exception>
+        /// <exception cref="FormatException">A permission is not a letter and a domain id.</exception>
+        public void AddNode(string path, byte[] value, string? root, ushort? owner, IEnumerable<object>? permissions, ushort defaultOwner)
+        {
+            bool relative = !path.StartsWith("/", StringComparison.Ordinal);
+            if (relative)
+            {
+                if (root is null)
+                {
+                    throw new ArgumentException("The path '" + path + "' is relative; give a root or an absolute path.");
+                }
+
+                path = Combine(root, path);
+            }
+
+            var node = new XenstoreNodeRecord(path, value, PermissionsOf(owner, permissions, defaultOwner));
+            if (relative)
+            {
+                AddBelow(root!, node);
+            }
+            else
+            {
+                Add(node);
+            }
+        }
+
+        private static IReadOnlyList<XenstorePermission> PermissionsOf(ushort? owner, IEnumerable<object>? permissions, ushort defaultOwner)
+        {
+            if (permissions is null)
+            {
+                return new[] { new XenstorePermission(XenstoreAccess.None, owner ?? defaultOwner) };
+            }
+
+            var list = new List<XenstorePermission>();
+            foreach (object p in permissions)
+            {
+                list.Add(p is XenstorePermission perm ? perm : XenstorePermission.Parse(Convert.ToString(p, CultureInfo.InvariantCulture) ?? string.Empty));
+            }
+
+            if (list.Count == 0)
+            {
+                throw new ArgumentException("Permissions is empty; the first permission names the owner.");
+            }
+
+            if (owner is ushort o && list[0].DomainId != o)
+            {
+                throw new ArgumentException(string.Format(CultureInfo.InvariantCulture, "Owner {0} disagrees with the first permission '{1}', which names the owner.", o, list[0]));
+            }
+
+            return list;
+        }
+
+        private static string Combine(string root, string relative) => root == "/" ? "/" + relative : root + "/" + relative;
+
         /// <summary>Everything wrong with the collected records, as messages; empty when they can be written.</summary>
         public IReadOnlyList<string> Validate(uint version) => Analyze(version).Errors;
 

@@ -187,84 +187,55 @@ namespace XenMigration.Commands
 
         private void AddEmulatorData(EmulatorXenstoreDataRecord emulator)
         {
-            if (Root is null)
-            {
-                throw new ArgumentException("EMULATOR_XENSTORE_DATA keys are relative to the device model's directory: give -Root (for example /local/domain/0/device-model/<domid>).");
-            }
-
-            var perms = new[] { new XenstorePermission(XenstoreAccess.None, Owner) };
+            var pairs = new List<KeyValuePair<string, string>>();
             foreach (XenstoreKeyValue pair in emulator.Entries)
             {
-                string path = Combine(Root, pair.Key);
-                _plan.AddBelow(Root, new XenstoreNodeRecord(path, Encoding.UTF8.GetBytes(pair.Value), perms));
+                pairs.Add(new KeyValuePair<string, string>(pair.Key, pair.Value));
             }
+
+            _plan.AddRelative(Root, pairs, Owner);
         }
 
-        // Plain objects: Path, Value, and Owner or Permissions (Import-Csv, ConvertFrom-Json, hashtables).
+        // Plain objects (Import-Csv, ConvertFrom-Json, hashtables): this layer only reads their
+        // properties; what they mean as xenstore nodes is the plan's (Core).
         private void AddPlainObject(PSObject input)
         {
             object? pathValue = Property(input, "Path") ?? throw new ArgumentException("The input object has no Path property (expected Path, Value, and Owner or Permissions).");
             string path = Convert.ToString(Unwrap(pathValue), CultureInfo.InvariantCulture) ?? string.Empty;
-            bool relative = !path.StartsWith("/", StringComparison.Ordinal);
-            if (relative)
-            {
-                if (Root is null)
-                {
-                    throw new ArgumentException("The path '" + path + "' is relative; give -Root or an absolute path.");
-                }
-
-                path = Combine(Root, path);
-            }
-
             byte[] value = Unwrap(Property(input, "Value")) switch
             {
                 null => Array.Empty<byte>(),
                 byte[] bytes => bytes,
                 object other => Encoding.UTF8.GetBytes(Convert.ToString(other, CultureInfo.InvariantCulture) ?? string.Empty),
             };
-            var node = new XenstoreNodeRecord(path, value, Permissions(input));
-            if (relative)
-            {
-                _plan.AddBelow(Root!, node);
-            }
-            else
-            {
-                _plan.Add(node);
-            }
+            object? owner = Unwrap(Property(input, "Owner"));
+            ushort? ownerId = owner is null || (owner is string s && s.Length == 0) ? null : Convert.ToUInt16(owner, CultureInfo.InvariantCulture);
+            _plan.AddNode(path, value, Root, ownerId, PermissionItems(Unwrap(Property(input, "Permissions"))), Owner);
         }
 
-        private IReadOnlyList<XenstorePermission> Permissions(PSObject input)
+        // Permissions as given: "b0,r7" text, an array of texts, or XenstorePermission objects.
+        private static IEnumerable<object>? PermissionItems(object? permissions)
         {
-            object? owner = Unwrap(Property(input, "Owner"));
-            object? permissions = Unwrap(Property(input, "Permissions"));
-            ushort? ownerId = owner is null || (owner is string s && s.Length == 0) ? null : Convert.ToUInt16(owner, CultureInfo.InvariantCulture);
-            List<XenstorePermission>? list = null;
-            if (permissions is not null && !(permissions is string empty && empty.Length == 0))
+            if (permissions is null || (permissions is string empty && empty.Length == 0))
             {
-                list = new List<XenstorePermission>();
-                IEnumerable items = permissions is string text
-                    ? text.Split(s_permissionSeparators, StringSplitOptions.RemoveEmptyEntries)
-                    : permissions as IEnumerable ?? new[] { permissions };
-                foreach (object? item in items)
-                {
-                    object? p = Unwrap(item);
-                    list.Add(p is XenstorePermission perm ? perm : XenstorePermission.Parse(Convert.ToString(p, CultureInfo.InvariantCulture) ?? string.Empty));
-                }
-
-                if (list.Count == 0)
-                {
-                    throw new ArgumentException("Permissions is empty; the first permission names the owner.");
-                }
-
-                if (ownerId is ushort o && list[0].DomainId != o)
-                {
-                    throw new ArgumentException(string.Format(CultureInfo.InvariantCulture, "Owner {0} disagrees with the first permission '{1}', which names the owner.", o, list[0]));
-                }
-
-                return list;
+                return null;
             }
 
-            return new[] { new XenstorePermission(XenstoreAccess.None, ownerId ?? Owner) };
+            if (permissions is string text)
+            {
+                return text.Split(s_permissionSeparators, StringSplitOptions.RemoveEmptyEntries);
+            }
+
+            var items = new List<object>();
+            foreach (object? item in permissions as IEnumerable ?? new[] { permissions })
+            {
+                if (Unwrap(item) is object o)
+                {
+                    items.Add(o);
+                }
+            }
+
+            return items;
         }
 
         private static object? Property(PSObject input, string name)
@@ -286,7 +257,5 @@ namespace XenMigration.Commands
         }
 
         private static object? Unwrap(object? value) => value is PSObject ps ? ps.BaseObject : value;
-
-        private static string Combine(string root, string relative) => root == "/" ? "/" + relative : root + "/" + relative;
     }
 }

@@ -56,11 +56,11 @@ namespace XenMigration.Commands
             Write(record.FilePath ?? record.ToString(), () => HvmContextDecoder.DecodeRecord(record, checkpoint));
         }
 
-        // Writes the wanted entries; returns how many entries the source had (wanted or not).
+        // Writes the wanted entries; returns how many entries the source had (wanted or not), -1 on failure.
         private int Write(string target, Func<IEnumerable<HvmContextEntry>> entries)
         {
             int count = 0;
-            try
+            bool ok = RunInput(target, 0x48564D43, _ =>
             {
                 foreach (HvmContextEntry e in entries())
                 {
@@ -72,17 +72,11 @@ namespace XenMigration.Commands
 
                     if (Stopping)
                     {
-                        return count;
+                        return;
                     }
                 }
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex) || ex is InvalidOperationException)
-            {
-                WriteError(ErrorRecords.FromException(ex, target));
-                return -1;
-            }
-
-            return count;
+            });
+            return ok ? count : -1;
         }
     }
 }

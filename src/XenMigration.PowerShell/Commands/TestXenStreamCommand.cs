@@ -28,31 +28,19 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void ProcessFile(string path)
         {
-            var progress = new ProgressReporter(this, 0x58454E32, "Test-XenStream");
-            XenStreamValidationResult result;
-            try
+            XenStreamValidationResult? result = null;
+            RunInput(path, 0x58454E32, progress => result = XenStreamVerifier.VerifyFile(path, new XenStreamVerifierOptions
             {
-                result = XenStreamVerifier.VerifyFile(path, new XenStreamVerifierOptions
-                {
-                    SourcePath = path,
-                    Strict = Strict,
-                    Progress = (done, total) => progress.Report(path, done, total),
-                    CancellationToken = _cancel.Token,
-                });
-            }
-            catch (OperationCanceledException)
+                SourcePath = path,
+                Strict = Strict,
+                Progress = (done, total) => progress.Report(path, done, total),
+                CancellationToken = _cancel.Token,
+            }));
+
+            // Could not be tested at all (cannot open, read error): an error has been written, not $false.
+            if (result is null)
             {
                 return;
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                // Could not be tested at all (cannot open, read error): an error, not $false.
-                WriteError(ErrorRecords.FromException(ex, path));
-                return;
-            }
-            finally
-            {
-                progress.Complete();
             }
 
             if (Detailed)

@@ -73,15 +73,64 @@ namespace XenMigration.Commands
         protected abstract void ProcessFile(string path);
 
         /// <summary>
+        /// The one per-input error boundary of the module: runs <paramref name="work"/> for one file
+        /// (or record) with a throttled progress bar, and turns what makes that input unreadable
+        /// (a format fault, an I/O or permission error, a record whose reader has moved on) into one
+        /// non-terminating error naming <paramref name="target"/>, so the next input is still read.
+        /// Returns false when the input failed.
+        /// </summary>
+        private protected bool RunInput(string target, int activityId, Action<ProgressReporter> work)
+        {
+            var progress = new ProgressReporter(this, activityId, MyInvocation.MyCommand.Name);
+            try
+            {
+                work(progress);
+                return true;
+            }
+            catch (OperationCanceledException) when (Stopping)
+            {
+                return false;
+            }
+            catch (Exception ex) when (ErrorRecords.IsPerFile(ex) || ex is InvalidOperationException)
+            {
+                WriteError(ErrorRecords.FromException(ex, target));
+                return false;
+            }
+            finally
+            {
+                progress.Complete();
+            }
+        }
+
+        /// <summary>
+        /// The one read loop of the module: every record of <paramref name="reader"/> to
+        /// <paramref name="each"/> as it is read, with progress, until the end or until the pipeline
+        /// stops (Select-Object -First, Ctrl+C).
+        /// </summary>
+        private protected void ReadAll<TRecord>(IRecordReader<TRecord> reader, string target, ProgressReporter progress, Action<TRecord> each)
+            where TRecord : class
+        {
+            TRecord? record;
+            while ((record = reader.ReadNext()) is not null)
+            {
+                each(record);
+                progress.Report(target, reader.Position, reader.Length);
+                if (Stopping)
+                {
+                    return;
+                }
+            }
+        }
+
+        /// <summary>
         /// Streams the records of one file to the pipeline as they are read: those
-        /// <paramref name="wanted"/> accepts, with throttled progress, then one error record if the
-        /// file is damaged (every good record before the fault has been written by then).
+        /// <paramref name="wanted"/> accepts, then one error record if the file is damaged (every
+        /// good record before the fault has been written by then).
         /// </summary>
         private protected void WriteRecords<TRecord>(string path, int activityId, Func<Stream, IRecordReader<TRecord>> open, Func<TRecord, bool> wanted)
             where TRecord : class
         {
-            var progress = new ProgressReporter(this, activityId, MyInvocation.MyCommand.Name);
-            try
+            RunInput(path, activityId, progress =>
             {
                 // The file stays open (shared for reading) while records stream down the pipeline;
                 // Select-Object -First stops us with an exception that the using blocks let through.
@@ -99,36 +148,15 @@ namespace XenMigration.Commands
 
                 using (reader)
                 {
-                    WriteAll(path, reader, wanted, progress);
+                    ReadAll(reader, path, progress, record =>
+                    {
+                        if (wanted(record))
+                        {
+                            WriteObject(record);
+                        }
+                    });
                 }
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                WriteError(ErrorRecords.FromException(ex, path));
-            }
-            finally
-            {
-                progress.Complete();
-            }
-        }
-
-        private void WriteAll<TRecord>(string path, IRecordReader<TRecord> reader, Func<TRecord, bool> wanted, ProgressReporter progress)
-            where TRecord : class
-        {
-            TRecord? record;
-            while ((record = reader.ReadNext()) is not null)
-            {
-                if (wanted(record))
-                {
-                    WriteObject(record);
-                }
-
-                progress.Report(path, reader.Position, reader.Length);
-                if (Stopping)
-                {
-                    return;
-                }
-            }
+            });
         }
 
         private Collection<string> Resolve(string path)

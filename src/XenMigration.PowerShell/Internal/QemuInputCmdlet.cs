@@ -29,51 +29,28 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void ProcessFile(string path) => Run(path, () => QemuImage.OpenFile(path, NewOptions()));
 
-        private void Run(string target, Func<IEnumerable<QemuImage>> open)
+        private void Run(string target, Func<IEnumerable<QemuImage>> open) => RunInput(target, 0x51454D55, progress =>
         {
-            var progress = new ProgressReporter(this, 0x51454D55, MyInvocation.MyCommand.Name);
-            try
+            foreach (QemuImage image in open())
             {
-                foreach (QemuImage image in open())
+                using (image)
                 {
-                    using (image)
+                    ProcessImage(image, progress, target);
+                    if (image.Reader.StopReason is string why)
                     {
-                        ProcessImage(image, progress, target);
-                        if (image.Reader.StopReason is string why)
-                        {
-                            WriteWarning(target + ": " + why);
-                        }
-                    }
-
-                    if (Stopping)
-                    {
-                        return;
+                        WriteWarning(target + ": " + why);
                     }
                 }
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex) || ex is InvalidOperationException)
-            {
-                WriteError(ErrorRecords.FromException(ex, target));
-            }
-            finally
-            {
-                progress.Complete();
-            }
-        }
 
-        /// <summary>Reads every record of the image, reporting progress; the callback sees each one.</summary>
-        private protected void ReadAll(QemuImage image, ProgressReporter progress, string target, Action<QemuRecord> each)
-        {
-            QemuRecord? record;
-            while ((record = image.Reader.ReadNext()) is not null)
-            {
-                each(record);
-                progress.Report(target, image.Reader.Position, image.Reader.Length);
                 if (Stopping)
                 {
                     return;
                 }
             }
-        }
+        });
+
+        /// <summary>Reads every record of the image, reporting progress; the callback sees each one.</summary>
+        private protected void ReadAll(QemuImage image, ProgressReporter progress, string target, Action<QemuRecord> each) =>
+            ReadAll(image.Reader, target, progress, each);
     }
 }

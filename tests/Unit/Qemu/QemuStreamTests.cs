@@ -218,7 +218,7 @@ public class QemuStreamTests
     private static ulong H(string hex) => ulong.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 
     // info registers shows the descriptor flags masked to bits 8-23 (x86_cpu_dump_seg_cache).
-    private static string Seg(QemuSegment s) => string.Format(CultureInfo.InvariantCulture, "{0:x4} {1:x8} {2:x8} {3:x8}", s.Selector, s.Base, s.Limit, s.Flags & 0x00FFFF00);
+    private static string Seg(XenMigration.X86.X86Segment s) => string.Format(CultureInfo.InvariantCulture, "{0:x4} {1:x8} {2:x8} {3:x8}", s.Selector, s.Base, s.Limit, s.Attributes & 0x00FFFF00);
 
     [Theory]
     [MemberData(nameof(Streams))]
