@@ -42,7 +42,7 @@ namespace XenMigration.FileIO
     }
 
     /// <summary>How a finished output file may be put in place.</summary>
-    public sealed class CommitOptions
+    internal sealed class CommitOptions
     {
         /// <summary>Never replace an existing file, checked before the work and again at the rename.</summary>
         public bool NoClobber { get; set; }
@@ -55,7 +55,7 @@ namespace XenMigration.FileIO
     /// The rules every writer of this library follows for its destination: what may be replaced
     /// (checked before any work), and the final commit of a finished temporary file.
     /// </summary>
-    public static class OutputFile
+    internal static class OutputFile
     {
         /// <summary>
         /// Throws <see cref="DestinationException"/> when <paramref name="destination"/> may not be

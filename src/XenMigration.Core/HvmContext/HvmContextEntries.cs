@@ -135,7 +135,7 @@ namespace XenMigration.HvmContext
             : base(source) => _data = data;
 
         /// <summary>The payload (a copy).</summary>
-        public byte[] Data => (byte[])_data.Clone();
+        public ReadOnlyBytes Data => new ReadOnlyBytes(_data);
 
         /// <inheritdoc/>
         public override string Summary => _data.Length.ToString(CultureInfo.InvariantCulture) + " bytes, not decoded";

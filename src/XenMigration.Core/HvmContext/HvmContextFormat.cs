@@ -1,9 +1,11 @@
+using System.Collections.Generic;
 using System.Globalization;
+using XenMigration.Framing;
 
 namespace XenMigration.HvmContext
 {
     /// <summary>Whether an HVM context entry is saved once per domain or once per vCPU.</summary>
-    public enum HvmEntryScope
+    internal enum HvmEntryScope
     {
         /// <summary>One entry for the domain (instance 0; PIC has 0 and 1).</summary>
         Domain,
@@ -12,7 +14,7 @@ namespace XenMigration.HvmContext
     }
 
     /// <summary>How Xen's loader checks an entry's length (docs/formats §6.2).</summary>
-    public enum HvmLengthRule
+    internal enum HvmLengthRule
     {
         /// <summary>Exactly the payload size.</summary>
         Strict,
@@ -23,7 +25,7 @@ namespace XenMigration.HvmContext
     }
 
     /// <summary>One typecode of the HVM context (docs/formats §6.2).</summary>
-    public sealed class HvmTypeInfo
+    internal sealed class HvmTypeInfo
     {
         internal HvmTypeInfo(ushort code, string name, HvmEntryScope scope, int size, HvmLengthRule rule, int[]? olderSizes = null, ushort maxDomainInstance = 0)
         {
@@ -33,7 +35,7 @@ namespace XenMigration.HvmContext
             Scope = scope;
             Size = size;
             Rule = rule;
-            OlderSizes = olderSizes ?? System.Array.Empty<int>();
+            OlderSizes = olderSizes is null ? System.Array.Empty<int>() : ReadOnlyView.Of(olderSizes);
             LengthRuleText = rule switch
             {
                 HvmLengthRule.Strict => string.Format(CultureInfo.InvariantCulture, "must be exactly {0} bytes", size),
@@ -59,11 +61,11 @@ namespace XenMigration.HvmContext
         /// <summary>Length rule on load.</summary>
         public HvmLengthRule Rule { get; }
         /// <summary>Sizes of older layouts that the loader still accepts.</summary>
-        public int[] OlderSizes { get; }
+        public IReadOnlyList<int> OlderSizes { get; }
     }
 
     /// <summary>Constants and the typecode table of the Xen HVM context blob (docs/formats §6).</summary>
-    public static class HvmContextFormat
+    internal static class HvmContextFormat
     {
         /// <summary>Descriptor size: u16 typecode, u16 instance, u32 length.</summary>
         public const int DescriptorSize = 8;

@@ -83,7 +83,7 @@ namespace XenMigration.HvmContext
                 pins.Add(new HvmIoApicPin(i, f.U64()));
             }
 
-            Pins = pins;
+            Pins = ReadOnlyView.Of(pins);
         }
 
         /// <summary>MMIO base (0xFEC00000 by default).</summary>
@@ -150,8 +150,8 @@ namespace XenMigration.HvmContext
                     break;
             }
 
-            Asserted = asserted;
-            Routes = routes;
+            Asserted = ReadOnlyView.Of(asserted);
+            Routes = ReadOnlyView.Of(routes);
         }
 
         /// <summary>PCI_IRQ: asserted lines as "device.INTx"; ISA_IRQ: "IRQn"; empty for PCI_LINK.</summary>
@@ -200,7 +200,7 @@ namespace XenMigration.HvmContext
         internal HvmPitEntry(in HvmEntrySource s, ref SpanReader f)
             : base(s)
         {
-            Channels = new[] { new HvmPitChannel(0, ref f), new HvmPitChannel(1, ref f), new HvmPitChannel(2, ref f) };
+            Channels = ReadOnlyView.Of(new[] { new HvmPitChannel(0, ref f), new HvmPitChannel(1, ref f), new HvmPitChannel(2, ref f) });
             SpeakerDataOn = f.U32();
         }
 
@@ -229,7 +229,7 @@ namespace XenMigration.HvmContext
         }
 
         /// <summary>The 14 RTC registers (a copy): seconds, alarm, minutes, ..., registers A-D.</summary>
-        public byte[] CmosData => (byte[])_cmos.Clone();
+        public ReadOnlyBytes CmosData => new ReadOnlyBytes(_cmos);
         /// <summary>The selected CMOS register.</summary>
         public byte CmosIndex { get; }
         /// <summary>Seconds of the guest clock from host time (0 in the old 16-byte entry).</summary>
@@ -326,7 +326,7 @@ namespace XenMigration.HvmContext
                 timers.Add(new HvmHpetTimer(n, f.U64At(t), f.U64At(t + 8), f.U64At(t + 0x10), f.U64At(0x400 + (8 * n))));
             }
 
-            Timers = timers;
+            Timers = ReadOnlyView.Of(timers);
             ulong reserved = f.U64At(0x008) | f.U64At(0x018) | f.U64At(0x0F8);
             for (int off = 0x028; off < 0x0F0; off += 8)
             {

@@ -225,10 +225,10 @@ namespace XenMigration.HvmContext
                 regs.Add(new HvmApicRegister(name, offset, f.U32At(offset)));
             }
 
-            Registers = regs;
-            InService = Vectors(f, 0x100);
-            Requested = Vectors(f, 0x200);
-            LevelTriggered = Vectors(f, 0x180);
+            Registers = ReadOnlyView.Of(regs);
+            InService = ReadOnlyView.Of(Vectors(f, 0x100));
+            Requested = ReadOnlyView.Of(Vectors(f, 0x200));
+            LevelTriggered = ReadOnlyView.Of(Vectors(f, 0x180));
         }
 
         /// <summary>The architectural registers, in MMIO order.</summary>
@@ -310,8 +310,8 @@ namespace XenMigration.HvmContext
                 ranges.Add(new HvmMtrrRange(i, f.U64(), f.U64()));
             }
 
-            Variable = ranges;
-            Fixed = f.U64s(11);
+            Variable = ReadOnlyView.Of(ranges);
+            Fixed = ReadOnlyView.Of(f.U64s(11));
             Capability = f.U64();
             DefType = f.U64();
         }
@@ -357,7 +357,7 @@ namespace XenMigration.HvmContext
             Xcr0Accum = f.U64();
             XstateBv = f.U64At(24 + 512);
             XcompBv = f.U64At(24 + 512 + 8);
-            Components = X86Xsave.Components(Xcr0, Xcr0Accum, XstateBv);
+            Components = ReadOnlyView.Of(X86Xsave.Components(Xcr0, Xcr0Accum, XstateBv));
         }
 
         /// <summary>True for an empty entry (written by Xen before 4.12).</summary>
@@ -391,9 +391,9 @@ namespace XenMigration.HvmContext
             ApicAssistPending = f.U8() != 0;
             f.Skip(7);
             SimpMsr = f.U64();
-            SintMsr = f.U64s(16);
-            StimerConfigMsr = f.U64s(4);
-            StimerCountMsr = f.U64s(4);
+            SintMsr = ReadOnlyView.Of(f.U64s(16));
+            StimerConfigMsr = ReadOnlyView.Of(f.U64s(4));
+            StimerCountMsr = ReadOnlyView.Of(f.U64s(4));
         }
 #pragma warning disable CS1591
         public ulong VpAssistMsr { get; }
@@ -454,7 +454,7 @@ namespace XenMigration.HvmContext
                 msrs.Add(new X86Msr(f.U32(), f.U32(), f.U64()));
             }
 
-            Msrs = msrs;
+            Msrs = ReadOnlyView.Of(msrs);
         }
 
         /// <summary>The count the entry declares.</summary>

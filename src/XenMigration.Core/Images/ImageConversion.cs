@@ -9,7 +9,7 @@ using XenMigration.Verification;
 namespace XenMigration.Images
 {
     /// <summary>What <see cref="ImageConversion.ConvertLegacyFile"/> did.</summary>
-    public sealed class LegacyFileConversionResult
+    internal sealed class LegacyFileConversionResult
     {
         internal LegacyFileConversionResult(LegacyConversionResult conversion, XenStreamValidationResult verification, string destination)
         {
@@ -29,7 +29,7 @@ namespace XenMigration.Images
     }
 
     /// <summary>Conversions of whole image files: convert, verify, then commit.</summary>
-    public static class ImageConversion
+    internal static class ImageConversion
     {
         /// <summary>
         /// Converts the legacy image <paramref name="inputPath"/> into <paramref name="destination"/>

@@ -16,7 +16,7 @@ using XenMigration.XenStream;
 namespace XenMigration.Images
 {
     /// <summary>What holds a QEMU stream.</summary>
-    public enum QemuContainer
+    internal enum QemuContainer
     {
         /// <summary>A bare QEVM stream (<c>migrate "exec:cat > f"</c>, xen-save-devices-state).</summary>
         Stream,
@@ -32,7 +32,7 @@ namespace XenMigration.Images
     /// An opened QEMU stream and what held it: a bare stream, a libvirt save image, a Xen
     /// EMULATOR_CONTEXT record or Xen's DeviceModelRecord0002. Dispose it to close the input.
     /// </summary>
-    public sealed class QemuImage : IDisposable
+    internal sealed class QemuImage : IDisposable
     {
         private QemuImage(QemuStreamReader reader, QemuContainer container, long streamOffset, LibvirtSaveHeader? libvirt, long? xenRecordIndex)
         {

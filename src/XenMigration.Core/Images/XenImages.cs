@@ -7,7 +7,7 @@ using XenMigration.XenStream;
 namespace XenMigration.Images
 {
     /// <summary>What crosses the formats of one Xen image file: the HVM context of every checkpoint, and so on.</summary>
-    public static class XenImages
+    internal static class XenImages
     {
         /// <summary>
         /// The entries of every HVM_CONTEXT record of a Xen image (xl, libxl or libxc stream), with

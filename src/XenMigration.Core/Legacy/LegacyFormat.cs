@@ -32,7 +32,7 @@ namespace XenMigration.Legacy
     }
 
     /// <summary>Constants of the legacy stream.</summary>
-    public static class LegacyFormat
+    internal static class LegacyFormat
     {
         /// <summary>Most pages in one batch (MAX_BATCH_SIZE).</summary>
         public const int MaxBatch = 1024;

@@ -25,7 +25,7 @@ namespace XenMigration.Legacy
     }
 
     /// <summary>Options of <see cref="LegacyStreamConverter"/>.</summary>
-    public sealed class LegacyConversionOptions
+    internal sealed class LegacyConversionOptions
     {
         /// <summary>PV or HVM: the legacy format does not record it. Required.</summary>
         public XenGuestType GuestType { get; set; }
@@ -50,7 +50,7 @@ namespace XenMigration.Legacy
     }
 
     /// <summary>What a conversion found and wrote.</summary>
-    public sealed class LegacyConversionResult
+    internal sealed class LegacyConversionResult
     {
         /// <summary>Toolstack bitness used (32 or 64).</summary>
         public int Width { get; internal set; }
@@ -97,7 +97,7 @@ namespace XenMigration.Legacy
     /// restore); streams Xen's script would crash on (no vcpu block, negative vCPU ids, p2m sizes over
     /// 32 bits, xsave size mismatch) are refused with a clear error.
     /// </remarks>
-    public static class LegacyStreamConverter
+    internal static class LegacyStreamConverter
     {
         /// <summary>Converts <paramref name="input"/> into <paramref name="output"/>.</summary>
         /// <exception cref="XenFormatException">The input is not a convertible legacy stream; the message gives the offset.</exception>

@@ -13,10 +13,10 @@ namespace XenMigration.Legacy
     /// the HVM context's HEADER). A width is chosen only when exactly one of the two parses is
     /// plausible.
     /// </summary>
-    public static class LegacyWidthDetector
+    internal static class LegacyWidthDetector
     {
         /// <summary>Outcome of the detection.</summary>
-        public sealed class Detection
+        internal sealed class Detection
         {
             internal Detection(int? width, bool plausible32, bool plausible64, string explanation)
             {

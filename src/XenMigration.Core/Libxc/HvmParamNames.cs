@@ -3,7 +3,7 @@ using System.Globalization;
 namespace XenMigration.Libxc
 {
     /// <summary>Names of HVM params, from Xen's public/hvm/params.h (docs/formats §7).</summary>
-    public static class HvmParamNames
+    internal static class HvmParamNames
     {
         /// <summary>HVM_NR_PARAMS: indexes at or above this are not defined.</summary>
         public const int Count = 39;

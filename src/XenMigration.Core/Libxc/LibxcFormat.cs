@@ -60,7 +60,7 @@ namespace XenMigration.Libxc
     }
 
     /// <summary>Constants, names and body encoders of the libxc/libxenguest stream (docs/formats §3).</summary>
-    public static class LibxcFormat
+    internal static class LibxcFormat
     {
         /// <summary>Image-header marker (all ones).</summary>
         public const ulong Marker = ulong.MaxValue;

@@ -326,7 +326,7 @@ namespace XenMigration.Libxc
         {
             ParamCount = count;
             Reserved = reserved;
-            Params = parameters;
+            Params = ReadOnlyView.Of(parameters);
             UnkeptUnknownIndexes = unknownIndexes;
         }
 
@@ -355,7 +355,7 @@ namespace XenMigration.Libxc
         internal CheckpointDirtyPfnListRecord(in RecordContext context, ulong[] pfns, long pfnCount)
             : base(context)
         {
-            Pfns = pfns;
+            Pfns = ReadOnlyView.Of(pfns);
             PfnCount = pfnCount;
         }
 
@@ -413,7 +413,7 @@ namespace XenMigration.Libxc
         internal CpuidPolicyRecord(in RecordContext context, CpuidLeaf[] leaves, long leafCount)
             : base(context)
         {
-            Leaves = leaves;
+            Leaves = ReadOnlyView.Of(leaves);
             LeafCount = leafCount;
         }
 
@@ -482,7 +482,7 @@ namespace XenMigration.Libxc
         internal MsrPolicyRecord(in RecordContext context, MsrEntry[] entries, long entryCount, EntryTally flagsSet)
             : base(context)
         {
-            Entries = entries;
+            Entries = ReadOnlyView.Of(entries);
             EntryCount = entryCount;
             UnkeptFlagsSet = flagsSet;
         }

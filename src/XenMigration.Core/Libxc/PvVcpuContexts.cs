@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.X86;
 using XenMigration.Records;
+using XenMigration.Framing;
 
 namespace XenMigration.Libxc
 {
@@ -301,7 +302,7 @@ namespace XenMigration.Libxc
                 msrs.Add(new X86Msr(U32(b, p), U32(b, p + 4), U64(b, p + 8)));
             }
 
-            Msrs = msrs;
+            Msrs = ReadOnlyView.Of(msrs);
         }
 
         /// <summary>The MSRs.</summary>
@@ -322,7 +323,7 @@ namespace XenMigration.Libxc
                 XcompBv = U64(b, 16 + 512 + 8);
             }
 
-            Components = X86Xsave.Components(Xcr0, Xcr0Accum, XstateBv);
+            Components = ReadOnlyView.Of(X86Xsave.Components(Xcr0, Xcr0Accum, XstateBv));
         }
 
 #pragma warning disable CS1591

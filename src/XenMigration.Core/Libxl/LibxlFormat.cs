@@ -30,7 +30,7 @@ namespace XenMigration.Libxl
     }
 
     /// <summary>Constants, names and body encoders of the libxl v2 stream (docs/formats §2).</summary>
-    public static class LibxlFormat
+    internal static class LibxlFormat
     {
         /// <summary>"LibxlFmt" as a big-endian u64.</summary>
         public const ulong Ident = 0x4C6962786C466D74;

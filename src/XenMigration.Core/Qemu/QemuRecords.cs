@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using XenMigration.Framing;
 
 namespace XenMigration.Qemu
 {
@@ -35,7 +36,7 @@ namespace XenMigration.Qemu
             : base(filePath, offset, length)
         {
             MachineType = machineType;
-            Capabilities = capabilities;
+            Capabilities = ReadOnlyView.Of(capabilities);
             TargetPageBits = targetPageBits;
             Uuid = uuid;
         }
@@ -276,7 +277,10 @@ namespace XenMigration.Qemu
         public long MissingBytes { get; }
 
         /// <summary>The bytes (a copy).</summary>
-        public byte[] Bytes => (byte[])_bytes.Clone();
+        public ReadOnlyBytes Bytes => new ReadOnlyBytes(_bytes);
+
+        /// <summary>A copy of the bytes (for APIs that take an array).</summary>
+        public byte[] ToArray() => (byte[])_bytes.Clone();
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "0x{0:X} ({1} bytes)", Address, Length);

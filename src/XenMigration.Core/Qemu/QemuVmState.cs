@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using XenMigration.Framing;
 
 namespace XenMigration.Qemu
 {
@@ -18,8 +19,8 @@ namespace XenMigration.Qemu
             Version = version;
             Offset = offset;
             Length = length;
-            Fields = fields;
-            Subsections = subsections;
+            Fields = ReadOnlyView.Of(fields);
+            Subsections = ReadOnlyView.Of(subsections);
         }
 
         /// <summary>The VMState description's name (vmsd_name), e.g. <c>cpu</c> or <c>cpu/async_pf_msr</c>.</summary>

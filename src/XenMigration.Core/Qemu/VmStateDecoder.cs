@@ -18,7 +18,7 @@ namespace XenMigration.Qemu
         /// Why a decode stopped: the layout does not fit the bytes. Callers that try layouts catch it
         /// and try the next; one that escapes is a format error like any other.
         /// </summary>
-        public sealed class Failure : XenFormatException
+        internal sealed class Failure : XenFormatException
         {
             public Failure(string message, int position)
                 : base(XenErrorIds.InvalidRecord, message, position)

@@ -18,8 +18,8 @@ namespace XenMigration.Qemu
         {
             Name = name;
             Version = version;
-            Fields = fields;
-            Subsections = subsections;
+            Fields = ReadOnlyView.Of(fields);
+            Subsections = ReadOnlyView.Of(subsections);
         }
 
         public string Name { get; }

@@ -15,7 +15,7 @@ namespace XenMigration.Verification
             InformationCount = informationCount;
             Path = path;
             Strict = strict;
-            Issues = issues;
+            Issues = ReadOnlyView.Of(issues);
             ErrorCount = errorCount;
             WarningCount = warningCount;
         }

@@ -8,7 +8,7 @@ namespace XenMigration.X86
     /// CPUID records of libxc streams and the HVM context (Intel SDM vol. 4, AMD APM vol. 2, Xen's
     /// msr-index.h). Shared by every format that carries CPU state.
     /// </summary>
-    public static class X86Names
+    internal static class X86Names
     {
         private static readonly Dictionary<uint, string> s_msrs = new Dictionary<uint, string>
         {

@@ -14,7 +14,7 @@ namespace XenMigration.Xenstore
     /// readers of either length convention agree. Records read from a dump of the same version and
     /// byte order are written back verbatim.
     /// </summary>
-    public sealed class XenstoreDumpWriter
+    internal sealed class XenstoreDumpWriter
     {
         private readonly FramedRecordWriter _frames;
         private readonly ByteBuilder _body = new ByteBuilder(256);
@@ -86,7 +86,7 @@ namespace XenMigration.Xenstore
     /// transaction before its pending nodes, a parent node before its children) while keeping the
     /// given order wherever it is already right.
     /// </summary>
-    public sealed class XenstoreDumpPlan
+    internal sealed class XenstoreDumpPlan
     {
         private readonly List<XenstoreRecord> _records = new List<XenstoreRecord>();
         private readonly List<(string Root, XenstoreNodeRecord Node)> _rooted = new List<(string, XenstoreNodeRecord)>();

@@ -117,7 +117,7 @@ namespace XenMigration.Xenstore
     }
 
     /// <summary>Constants and rules of the xenstore dump format.</summary>
-    public static class XenstoreFormat
+    internal static class XenstoreFormat
     {
         /// <summary>"xenstore" as a big-endian u64.</summary>
         public const ulong Ident = 0x78656E73746F7265;

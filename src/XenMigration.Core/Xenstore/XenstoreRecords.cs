@@ -192,11 +192,11 @@ namespace XenMigration.Xenstore
         /// <summary>Socket: the descriptor.</summary>
         public int SocketFd { get; }
         /// <summary>Bytes read from the connection but not processed (a copy: records do not change once read).</summary>
-        public byte[] InData => (byte[])_inData.Clone();
+        public ReadOnlyBytes InData => new ReadOnlyBytes(_inData);
         private readonly byte[] _inData;
         private readonly byte[] _outData;
         /// <summary>Bytes queued for writing (a copy).</summary>
-        public byte[] OutData => (byte[])_outData.Clone();
+        public ReadOnlyBytes OutData => new ReadOnlyBytes(_outData);
         /// <summary>Length of a partially written response at the start of <see cref="OutData"/>.</summary>
         public ushort OutResponseLength { get; }
         /// <summary>unique_id (live update), when present.</summary>
@@ -423,7 +423,7 @@ namespace XenMigration.Xenstore
             Path = path ?? throw new ArgumentNullException(nameof(path));
             _value = value ?? Array.Empty<byte>();
             Access = access;
-            Permissions = permissions ?? Array.Empty<XenstorePermission>();
+            Permissions = permissions is null ? Array.Empty<XenstorePermission>() : ReadOnlyView.Of(permissions as IList<XenstorePermission> ?? new List<XenstorePermission>(permissions));
         }
 
         /// <summary>0 for a committed node; else the connection of the transaction it is pending in.</summary>
@@ -433,7 +433,7 @@ namespace XenMigration.Xenstore
         /// <summary>The absolute node path.</summary>
         public string Path { get; }
         /// <summary>The value's bytes (may contain NULs).</summary>
-        public byte[] ValueBytes => (byte[])_value.Clone();
+        public ReadOnlyBytes ValueBytes => new ReadOnlyBytes(_value);
 
         /// <summary>The value's length in bytes, without copying it.</summary>
         public int ValueLength => _value.Length;
@@ -542,8 +542,8 @@ namespace XenMigration.Xenstore
         public XenstoreGlobalQuotaRecord(IReadOnlyList<XenstoreQuota> domainQuotas, IReadOnlyList<XenstoreQuota> globalQuotas)
             : base(XenstoreRecordType.GlobalQuota)
         {
-            DomainQuotas = domainQuotas;
-            GlobalQuotas = globalQuotas;
+            DomainQuotas = ReadOnlyView.Of(domainQuotas);
+            GlobalQuotas = ReadOnlyView.Of(globalQuotas);
         }
 
         /// <summary>Per-domain defaults.</summary>
@@ -630,7 +630,7 @@ namespace XenMigration.Xenstore
         {
             DomainId = domainId;
             Features = features;
-            Quotas = quotas;
+            Quotas = ReadOnlyView.Of(quotas);
         }
 
         /// <summary>The domain.</summary>
@@ -669,7 +669,7 @@ namespace XenMigration.Xenstore
         }
 
         /// <summary>The raw body (a copy: records do not change once read).</summary>
-        public byte[] Body => (byte[])_body.Clone();
+        public ReadOnlyBytes Body => new ReadOnlyBytes(_body);
 
         private readonly byte[] _body;
 

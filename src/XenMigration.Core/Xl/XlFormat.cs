@@ -4,7 +4,7 @@ using XenMigration.Framing;
 namespace XenMigration.Xl
 {
     /// <summary>Constants and the encoder of the xl save-file header (docs/formats §1).</summary>
-    public static class XlFormat
+    internal static class XlFormat
     {
         /// <summary>The 32-byte magic at the start of every xl save file ("Xen saved domain, xl format\n \0 \r").</summary>
         public static ReadOnlySpan<byte> Magic => new byte[]

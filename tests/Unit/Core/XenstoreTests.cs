@@ -38,7 +38,7 @@ public class XenstoreTests
         var socket = records.OfType<XenstoreConnectionRecord>().Single(c => c.ConnectionType == XenstoreConnectionType.Socket);
         Assert.Equal((9, 3, 0xDEADBEEF12345678UL), (socket.SocketFd, (int)socket.OutResponseLength, socket.UniqueId!.Value));
         Assert.Equal(new byte[] { 1, 2, 3 }, socket.InData);
-        Assert.Equal("OK\0partial", Encoding.ASCII.GetString(socket.OutData));
+        Assert.Equal("OK\0partial", Encoding.ASCII.GetString(socket.OutData.ToArray()));
         var ring = records.OfType<XenstoreConnectionRecord>().Single(c => c.ConnectionType == XenstoreConnectionType.SharedRing);
         Assert.Equal((7, 23u, XenstoreFormat.DomidInvalid), (ring.DomainId, ring.EventChannel, ring.TargetDomainId));
         Assert.Null(ring.UniqueId);

@@ -543,8 +543,8 @@ public class QemuRamRecordTests
         QemuRamChunk end = sections[^1].Ram!;
         Assert.Equal((1L, 1L, 1L, 1L, 1L), (end.Pages, end.ZeroPages, end.FillPages, end.XbzrlePages, end.MultifdFlushes));
         QemuMemoryRange m = image.Reader.ReadMemory();
-        Assert.Equal(new byte[] { 0x11, 0x11, 0xAB, 0xCD, 0x11 }, m.Bytes[..5]);
-        Assert.All(m.Bytes[0x1000..], x => Assert.Equal(0x7F, x));
+        Assert.Equal(new byte[] { 0x11, 0x11, 0xAB, 0xCD, 0x11 }, m.ToArray()[..5]);
+        Assert.All(m.ToArray()[0x1000..], x => Assert.Equal(0x7F, x));
         Assert.Equal(0, m.MissingBytes);
 
         // A range covering part of a page keeps that page whole, so the delta still applies.
