@@ -26,7 +26,7 @@ namespace XenMigration.XenStream
         private readonly StreamSource _source;
         private readonly FramedRecordReader _frames;
         private readonly string? _path;
-        private ReadState _state;
+        private Step _state;
         private IContainerDecoder? _container;
         private bool _libxcInsideLibxl;
         private bool _libxcSuspended;
@@ -56,7 +56,7 @@ namespace XenMigration.XenStream
             _path = options.SourcePath;
         }
 
-        private enum ReadState
+        private enum Step
         {
             Start,
             Container,
@@ -86,7 +86,7 @@ namespace XenMigration.XenStream
         public bool IsCheckpointed { get; private set; }
 
         /// <summary>True once the final END has been read.</summary>
-        public bool IsAtEnd => _state == ReadState.Done;
+        public bool IsAtEnd => _state == Step.Done;
 
         /// <summary>Bytes consumed from the input so far.</summary>
         public long Position => _source.Position;
@@ -98,7 +98,7 @@ namespace XenMigration.XenStream
         public long BytesFetched => _source.BytesFetched;
 
         /// <summary>Bytes after the final END, when the input is seekable and fully read; null otherwise.</summary>
-        public long? TrailingBytes => _state == ReadState.Done && _source.Length >= 0 ? _source.Remaining : null;
+        public long? TrailingBytes => _state == Step.Done && _source.Length >= 0 ? _source.Remaining : null;
 
         /// <summary>
         /// After the final END: whether any byte follows it. On a pipe this reads (at most) one
@@ -106,7 +106,7 @@ namespace XenMigration.XenStream
         /// </summary>
         public bool HasTrailingData()
         {
-            if (_state != ReadState.Done)
+            if (_state != Step.Done)
             {
                 throw new InvalidOperationException("The final END has not been read yet.");
             }
@@ -203,34 +203,34 @@ namespace XenMigration.XenStream
             {
                 switch (_state)
                 {
-                    case ReadState.Start:
+                    case Step.Start:
                         if (ReadStart() is XenStreamRecord first)
                         {
                             return first;
                         }
 
                         continue;   // a container with nothing of its own before the stream
-                    case ReadState.Container:
+                    case Step.Container:
                         if (_container!.ReadNext(this, out bool embedded) is XenStreamRecord own)
                         {
                             return own;
                         }
 
-                        _state = embedded ? ReadState.EmbeddedStream : ReadState.Done;
+                        _state = embedded ? Step.EmbeddedStream : Step.Done;
                         continue;
-                    case ReadState.EmbeddedStream:
+                    case Step.EmbeddedStream:
                         return ReadStreamHeader(FormatDetector.Detect(_source.Peek(FormatDetector.ProbeLength)));
-                    case ReadState.LibxlHeader:
+                    case Step.LibxlHeader:
                         return ReadLibxlHeader();
-                    case ReadState.LibxlRecords:
+                    case Step.LibxlRecords:
                         return ReadLibxlRecord();
-                    case ReadState.ImageHeader:
+                    case Step.ImageHeader:
                         return ReadImageHeader();
-                    case ReadState.DomainHeader:
+                    case Step.DomainHeader:
                         return ReadDomainHeader();
-                    case ReadState.LibxcRecords:
+                    case Step.LibxcRecords:
                         return ReadLibxcRecord();
-                    case ReadState.LibxcTrailer:
+                    case Step.LibxcTrailer:
                         if (DeviceModelDecoder.ReadTrailer(this) is LegacyDeviceModelRecord trailer)
                         {
                             _state = StreamEnded();
@@ -246,7 +246,7 @@ namespace XenMigration.XenStream
         }
 
         // The embedded (or bare) Xen stream has ended: back to its container, if there is one.
-        private ReadState StreamEnded() => _container is null ? ReadState.Done : ReadState.Container;
+        private Step StreamEnded() => _container is null ? Step.Done : Step.Container;
 
         // Skips what is left of the current record's body (unless a payload stream consumed it) and
         // checks its padding, which is only known now for records that had a payload.
@@ -270,7 +270,7 @@ namespace XenMigration.XenStream
             if (ContainerRegistry.Create(format) is IContainerDecoder container)
             {
                 _container = container;
-                _state = ReadState.Container;
+                _state = Step.Container;
                 return null;
             }
 
@@ -312,7 +312,7 @@ namespace XenMigration.XenStream
                 _deferred = HeaderError(XenErrorIds.BigEndianStream, Name, offset, "the libxl stream is big-endian; Xen refuses to restore big-endian streams (\"Unable to handle big endian streams\") and this reader does not decode them");
             }
 
-            _state = ReadState.LibxlRecords;
+            _state = Step.LibxlRecords;
             return record;
         }
 
@@ -328,14 +328,14 @@ namespace XenMigration.XenStream
                     _state = StreamEnded();
                     return Signal(frame, XenLayer.Libxl, type);
                 case LibxlFormat.LibxcContext:
-                    _state = ReadState.ImageHeader;
+                    _state = Step.ImageHeader;
                     _libxcInsideLibxl = true;
                     return Signal(frame, XenLayer.Libxl, type);
                 case LibxlFormat.CheckpointEnd:
                     if (_libxcSuspended)
                     {
                         _libxcSuspended = false;
-                        _state = ReadState.LibxcRecords;
+                        _state = Step.LibxcRecords;
                     }
 
                     return Signal(frame, XenLayer.Libxl, type);
@@ -360,7 +360,7 @@ namespace XenMigration.XenStream
                 _deferred = HeaderError(XenErrorIds.BigEndianStream, Name, offset, "the libxc stream is big-endian; Xen refuses to restore big-endian streams and this reader does not decode them");
             }
 
-            _state = ReadState.DomainHeader;
+            _state = Step.DomainHeader;
             return record;
         }
 
@@ -374,7 +374,7 @@ namespace XenMigration.XenStream
 
             DomainHeaderRecord record = LibxcRecordDecoder.DecodeDomainHeader(span, Header(offset, XenLayer.Libxc, XenRecordType.DomainHeader, LibxcFormat.DomainHeaderSize));
             DomainHeader = record;
-            _state = ReadState.LibxcRecords;
+            _state = Step.LibxcRecords;
             return record;
         }
 
@@ -387,14 +387,14 @@ namespace XenMigration.XenStream
             switch (code)
             {
                 case LibxcFormat.End:
-                    _state = _libxcInsideLibxl ? ReadState.LibxlRecords : ReadState.LibxcTrailer;
+                    _state = _libxcInsideLibxl ? Step.LibxlRecords : Step.LibxcTrailer;
                     return Signal(frame, XenLayer.Libxc, type);
 
                 case LibxcFormat.Checkpoint:
                     IsCheckpointed = true;
                     if (_libxcInsideLibxl)
                     {
-                        _state = ReadState.LibxlRecords;
+                        _state = Step.LibxlRecords;
                         _libxcSuspended = true;
                     }
 
