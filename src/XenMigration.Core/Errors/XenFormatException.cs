@@ -1,7 +1,5 @@
 using System;
-using XenMigration.Framing;
 using System.Globalization;
-using System.IO;
 
 namespace XenMigration
 {

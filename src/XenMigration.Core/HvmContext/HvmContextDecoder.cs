@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using XenMigration.Framing;
-using XenMigration.Libxc;
 using XenMigration.Records;
 
 namespace XenMigration.HvmContext

@@ -1,8 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
-using XenMigration.X86;
 
 namespace XenMigration.HvmContext
 {

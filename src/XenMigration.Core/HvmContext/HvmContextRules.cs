@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using XenMigration.Framing;
-using XenMigration.Verification;
 using XenMigration.Rules;
 
 namespace XenMigration.HvmContext

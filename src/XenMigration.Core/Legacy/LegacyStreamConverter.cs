@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
@@ -11,7 +10,6 @@ using XenMigration.Framing;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
 using XenMigration.Xl;
-using XenMigration.Rules;
 
 namespace XenMigration.Legacy
 {

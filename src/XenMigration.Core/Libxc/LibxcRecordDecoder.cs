@@ -1,7 +1,7 @@
 using System;
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using XenMigration.Framing;

@@ -2,9 +2,9 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
-using XenMigration.X86;
-using XenMigration.Records;
 using XenMigration.Framing;
+using XenMigration.Records;
+using XenMigration.X86;
 
 namespace XenMigration.Libxc
 {

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using XenMigration.X86;
 
 namespace XenMigration.Qemu

@@ -1,7 +1,5 @@
-using System;
 using System.Globalization;
 using System.IO;
-using XenMigration.Verification;
 using XenMigration.Rules;
 
 namespace XenMigration.Qemu

@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
 using XenMigration.Libxc;
-using XenMigration.XenStream;
 using XenMigration.Rules;
 
 namespace XenMigration.Verification

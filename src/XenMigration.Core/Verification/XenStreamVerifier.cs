@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Threading;
-using XenMigration.DeviceModel;
 using XenMigration.FileIO;
 using XenMigration.HvmContext;
 using XenMigration.Libxc;

@@ -1,15 +1,12 @@
 using System;
 using System.Globalization;
 using System.IO;
-using System.Linq;
 using System.Management.Automation;
 using System.Threading;
-using XenMigration.Framing;
-using XenMigration.Legacy;
-using XenMigration.Libxc;
-using XenMigration.Verification;
 using XenMigration.FileIO;
 using XenMigration.Images;
+using XenMigration.Legacy;
+using XenMigration.Libxc;
 
 namespace XenMigration.Commands
 {

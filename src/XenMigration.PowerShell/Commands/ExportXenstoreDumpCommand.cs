@@ -6,10 +6,9 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Text;
-using XenMigration.Framing;
+using XenMigration.FileIO;
 using XenMigration.Libxl;
 using XenMigration.Xenstore;
-using XenMigration.FileIO;
 
 namespace XenMigration.Commands
 {

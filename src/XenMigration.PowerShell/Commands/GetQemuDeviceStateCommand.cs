@@ -1,7 +1,7 @@
 using System.Management.Automation;
-using XenMigration.Qemu;
 using XenMigration.Images;
 using XenMigration.Libvirt;
+using XenMigration.Qemu;
 
 namespace XenMigration.Commands
 {

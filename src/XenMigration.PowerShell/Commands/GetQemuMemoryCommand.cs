@@ -1,8 +1,8 @@
 using System;
 using System.Globalization;
 using System.Management.Automation;
-using XenMigration.Qemu;
 using XenMigration.Images;
+using XenMigration.Qemu;
 
 namespace XenMigration.Commands
 {

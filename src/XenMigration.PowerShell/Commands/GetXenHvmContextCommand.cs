@@ -2,9 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Management.Automation;
 using XenMigration.HvmContext;
-using XenMigration.XenStream;
-using XenMigration.Records;
 using XenMigration.Images;
+using XenMigration.Records;
 
 namespace XenMigration.Commands
 {

@@ -1,8 +1,7 @@
 using System;
 using System.Management.Automation;
-using XenMigration.Framing;
-using XenMigration.XenStream;
 using XenMigration.Records;
+using XenMigration.XenStream;
 
 namespace XenMigration.Commands
 {

@@ -2,8 +2,8 @@ using System;
 using System.Globalization;
 using System.Management.Automation;
 using System.Threading;
-using XenMigration.Verification;
 using XenMigration.Rules;
+using XenMigration.Verification;
 
 namespace XenMigration.Commands
 {

@@ -2,7 +2,6 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Management.Automation;
-using XenMigration.Framing;
 
 namespace XenMigration.Commands
 {

@@ -3,8 +3,8 @@ using System.Collections.ObjectModel;
 using System.IO;
 using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
-using XenMigration.Framing;
 using XenMigration.FileIO;
+using XenMigration.Framing;
 
 namespace XenMigration.Commands
 {

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.IO;
 using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
-using XenMigration.Framing;
 using XenMigration.FileIO;
 
 namespace XenMigration.Commands

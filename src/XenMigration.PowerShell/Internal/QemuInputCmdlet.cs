@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Management.Automation;
+using XenMigration.Images;
 using XenMigration.Libxl;
 using XenMigration.Qemu;
-using XenMigration.XenStream;
 using XenMigration.Records;
-using XenMigration.Images;
 
 namespace XenMigration.Commands
 {

@@ -1,7 +1,6 @@
 using System;
 using System.Globalization;
 using System.Management.Automation;
-using XenMigration.XenStream;
 using XenMigration.Records;
 
 namespace XenMigration.Commands
