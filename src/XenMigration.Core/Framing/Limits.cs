@@ -38,7 +38,7 @@ namespace XenMigration.Framing
         public const int MaxQemuSectionBody = 16 << 20;
 
         /// <summary>A QEMU stream's JSON VM description.</summary>
-        public const int MaxQemuDescription = 64 << 20;
+        public const int MaxQemuDescription = 16 << 20;
 
         /// <summary>Nesting of a QEMU JSON description (objects and arrays).</summary>
         public const int MaxJsonDepth = 256;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using XenMigration.Framing;
 
 namespace XenMigration.Qemu
 {
@@ -10,16 +11,31 @@ namespace XenMigration.Qemu
     /// numbers long (or double). A dependency-free parser keeps the module one DLL that loads in both
     /// Windows PowerShell 5.1 and PowerShell 7 without assembly-version conflicts. Nesting is capped.
     /// </summary>
+    /// <remarks>
+    /// Memory stays a small multiple of the text: objects are lists of members (not hash tables),
+    /// and the text may hold at most one value per <see cref="CharsPerValue"/> characters (QEMU's
+    /// descriptions have one per 13 to 15), so a description made of tiny values is refused rather
+    /// than turned into millions of objects.
+    /// </remarks>
     internal sealed class QemuJson
     {
-        private const int MaxDepth = 256;
+        private const int MaxDepth = Limits.MaxJsonDepth;
+
+        /// <summary>The densest text accepted: one value per this many characters (plus a margin).</summary>
+        public const int CharsPerValue = 6;
+
         private readonly string _text;
+        private long _valuesLeft;
         private int _pos;
 
-        private QemuJson(string text) => _text = text;
+        private QemuJson(string text)
+        {
+            _text = text;
+            _valuesLeft = 8192 + (text.Length / CharsPerValue);
+        }
 
         /// <summary>Parses one JSON value that must span the whole text.</summary>
-        /// <exception cref="FormatException">The text is not well-formed JSON.</exception>
+        /// <exception cref="FormatException">The text is not well-formed JSON, or is denser than a QEMU description can be.</exception>
         public static object? Parse(string text)
         {
             var parser = new QemuJson(text);
@@ -36,6 +52,11 @@ namespace XenMigration.Qemu
 
         private object? Value(int depth)
         {
+            if (--_valuesLeft < 0)
+            {
+                throw Error(string.Format(CultureInfo.InvariantCulture, "more values than a description of {0} characters can hold (one per {1} characters)", _text.Length, CharsPerValue));
+            }
+
             if (depth > MaxDepth)
             {
                 throw Error("nesting deeper than " + MaxDepth.ToString(CultureInfo.InvariantCulture));
@@ -74,9 +95,9 @@ namespace XenMigration.Qemu
             }
         }
 
-        private Dictionary<string, object?> Object(int depth)
+        private QemuJsonObject Object(int depth)
         {
-            var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+            var result = new QemuJsonObject();
             _pos++;
             SkipSpace();
             if (Peek() == '}')
@@ -97,7 +118,7 @@ namespace XenMigration.Qemu
                 SkipSpace();
                 Expect(':');
                 SkipSpace();
-                result[key] = Value(depth + 1);
+                result.Set(key, Value(depth + 1));
                 SkipSpace();
                 char c = Next();
                 if (c == '}')
@@ -263,5 +284,45 @@ namespace XenMigration.Qemu
 
         private FormatException Error(string what) =>
             new FormatException(string.Format(CultureInfo.InvariantCulture, "Malformed JSON at character {0}: {1}.", _pos, what));
+    }
+
+    /// <summary>A JSON object: its members in order, looked up by name (descriptions have a few per object).</summary>
+    internal sealed class QemuJsonObject
+    {
+        private readonly List<KeyValuePair<string, object?>> _members = new List<KeyValuePair<string, object?>>(4);
+
+        public object? this[string key] => TryGetValue(key, out object? value) ? value : throw new KeyNotFoundException(key);
+
+        public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+        public bool TryGetValue(string key, out object? value)
+        {
+            foreach (KeyValuePair<string, object?> m in _members)
+            {
+                if (string.Equals(m.Key, key, StringComparison.Ordinal))
+                {
+                    value = m.Value;
+                    return true;
+                }
+            }
+
+            value = null;
+            return false;
+        }
+
+        // A repeated name keeps the last value, as a dictionary would.
+        internal void Set(string key, object? value)
+        {
+            for (int i = 0; i < _members.Count; i++)
+            {
+                if (string.Equals(_members[i].Key, key, StringComparison.Ordinal))
+                {
+                    _members[i] = new KeyValuePair<string, object?>(key, value);
+                    return;
+                }
+            }
+
+            _members.Add(new KeyValuePair<string, object?>(key, value));
+        }
     }
 }

@@ -20,6 +20,9 @@ namespace XenMigration.Qemu
         /// <summary>Guest memory to collect while reading (see <see cref="QemuStreamReader.ReadMemory"/>).</summary>
         public QemuMemoryRequest? Memory { get; set; }
 
+        /// <summary>Stops the reading (OperationCanceledException) when signalled: checked as pages and fields stream past.</summary>
+        public System.Threading.CancellationToken CancellationToken { get; set; }
+
         internal string? DescriptionJson { get; set; }
 
         /// <summary>A copy, for one of several streams opened with the same options.</summary>
@@ -52,6 +55,7 @@ namespace XenMigration.Qemu
         private bool _ignoreShared;
         private bool _disposed;
         private Exception? _fault;
+        private readonly System.Threading.CancellationToken _cancel;
 
         /// <summary>Opens a reader over <paramref name="stream"/>, positioned at the "QEVM" magic.</summary>
         public QemuStreamReader(Stream stream, bool leaveOpen = false, QemuStreamReaderOptions? options = null)
@@ -64,9 +68,10 @@ namespace XenMigration.Qemu
                 _memory = new QemuMemoryCollector(request);
             }
 
+            _cancel = options?.CancellationToken ?? default;
             if (options?.DescriptionJson is string json)
             {
-                _description = ParseDescription(json, -1);
+                _description = TryParseDescription(json, -1);
             }
         }
 
@@ -81,6 +86,12 @@ namespace XenMigration.Qemu
 
         /// <summary>The JSON VM description text, when there is one.</summary>
         public string? DescriptionJson => _description?.Json;
+
+        /// <summary>
+        /// Why the stream's JSON description was not used, when it is damaged: QEMU ignores the
+        /// description when loading, so the sections are read with the built-in layouts instead.
+        /// </summary>
+        public string? DescriptionProblem { get; private set; }
 
         /// <summary>True when sections carry footers; null until the first section has been read.</summary>
         public bool? HasFooters => _footers;
@@ -360,7 +371,7 @@ namespace XenMigration.Qemu
                 QemuVmState state;
                 try
                 {
-                    state = VmStateDecoder.Decode(body, bodyOffset, desc, strictSizes: true, out int consumed);
+                    state = VmStateDecoder.Decode(body, bodyOffset, desc, strictSizes: true, out int consumed, _cancel);
                     if (consumed != body.Length)
                     {
                         throw new VmStateDecoder.Failure("the fields take fewer bytes than the description's sizes", consumed);
@@ -382,7 +393,7 @@ namespace XenMigration.Qemu
                 ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
                 try
                 {
-                    QemuVmState state = VmStateDecoder.Decode(window, bodyOffset, builtIn, strictSizes: false, out int consumed);
+                    QemuVmState state = VmStateDecoder.Decode(window, bodyOffset, builtIn, strictSizes: false, out int consumed, _cancel);
                     if (FollowedByEnd(window, consumed, id))
                     {
                         _source.Skip(consumed);
@@ -502,6 +513,7 @@ namespace XenMigration.Qemu
             long scanned = 0;
             while (scanned <= Limits.MaxQemuSectionBody)
             {
+                _cancel.ThrowIfCancellationRequested();
                 ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
                 // A window shorter than asked for is the end of the input, seekable or not.
                 bool atEnd = window.Length < StreamSource.DefaultBufferSize || (_source.Length >= 0 && window.Length == _source.Remaining);
@@ -579,8 +591,13 @@ namespace XenMigration.Qemu
         {
             long zero = 0, pages = 0, compressed = 0, xbzrle = 0, fill = 0, flushes = 0;
             int listed = 0;
-            while (true)
+            for (long n = 0; ; n++)
             {
+                if ((n & 0x3FF) == 0)
+                {
+                    _cancel.ThrowIfCancellationRequested();
+                }
+
                 long at = Here;
                 ulong header = U64("a RAM record header");
                 ulong flags = header & QemuFormat.RamFlagMask;
@@ -765,8 +782,14 @@ namespace XenMigration.Qemu
                 count++;
             }
 
-            QemuPages.MapBlocks(_blocks, Configuration?.MachineType);
-            _memory?.Resolve(_blocks);
+            if (count > 0)
+            {
+                // Only a list that added blocks changes where they sit: an empty MEM_SIZE record
+                // costs nothing, however many the stream has.
+                QemuPages.MapBlocks(_blocks, Configuration?.MachineType);
+                _memory?.Resolve(_blocks);
+            }
+
             return count;
         }
 
@@ -779,12 +802,12 @@ namespace XenMigration.Qemu
                 uint length = BinaryPrimitives.ReadUInt32BigEndian(next.Slice(1));
                 if (length > Limits.MaxQemuDescription || (_source.Length >= 0 && length > _source.Remaining - 5))
                 {
-                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a VM description of {0} bytes ({1})", length, length > Limits.MaxQemuDescription ? "at most 64 MiB is read" : "more than remain"));
+                    throw Invalid(at, string.Format(CultureInfo.InvariantCulture, "a VM description of {0} bytes ({1})", length, length > Limits.MaxQemuDescription ? "at most 16 MiB is read" : "more than remain"));
                 }
 
                 _source.Skip(5);
                 byte[] json = _source.ReadArray((int)length) ?? throw Truncated(at, "the VM description");
-                _description ??= ParseDescription(Encoding.UTF8.GetString(json), at);
+                _description ??= TryParseDescription(Encoding.UTF8.GetString(json), at);
             }
 
             if (_source.Length >= 0)
@@ -793,7 +816,8 @@ namespace XenMigration.Qemu
             }
         }
 
-        private static QemuVmDescription ParseDescription(string json, long at)
+        // A damaged description is set aside (QEMU ignores it when loading too) and said why.
+        private QemuVmDescription? TryParseDescription(string json, long at)
         {
             try
             {
@@ -801,7 +825,8 @@ namespace XenMigration.Qemu
             }
             catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
             {
-                throw new XenFormatException(XenErrorIds.InvalidRecord, "The VM description (JSON)" + (at >= 0 ? string.Format(CultureInfo.InvariantCulture, " at offset 0x{0:X}", at) : string.Empty) + " is malformed: " + e.Message, Math.Max(at, 0));
+                DescriptionProblem = "The VM description (JSON)" + (at >= 0 ? string.Format(CultureInfo.InvariantCulture, " at offset 0x{0:X}", at) : string.Empty) + " is damaged, so the sections are read with the built-in layouts: " + e.Message;
+                return null;
             }
         }
 

@@ -3,6 +3,8 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Threading;
+using XenMigration.Framing;
 
 namespace XenMigration.Qemu
 {
@@ -35,28 +37,86 @@ namespace XenMigration.Qemu
         /// <paramref name="strictSizes"/> (a description from the stream itself) struct sizes must match.
         /// </summary>
         /// <exception cref="Failure">The bytes end early, or a subsection is not known.</exception>
-        public static QemuVmState Decode(ReadOnlySpan<byte> body, long baseOffset, VmsdDescription desc, bool strictSizes, out int consumed)
+        public static QemuVmState Decode(ReadOnlySpan<byte> body, long baseOffset, VmsdDescription desc, bool strictSizes, out int consumed, CancellationToken cancel = default)
         {
             int pos = 0;
-            QemuVmState state = DecodeState(body, ref pos, baseOffset, desc, desc.Name, desc.Version, 0, 0, strictSizes);
+            var budget = new Budget(body.Length, cancel);
+            QemuVmState state = DecodeState(body, ref pos, baseOffset, desc, desc.Name, desc.Version, 0, 0, strictSizes, budget);
             consumed = pos;
             return state;
         }
 
-        private static QemuVmState DecodeState(ReadOnlySpan<byte> body, ref int pos, long baseOffset, VmsdDescription desc, string name, int version, int depth, int stateStart, bool strict)
+        /// <summary>Arrays longer than this are kept as one field holding their bytes, not one field per element.</summary>
+        internal const int MaxExpandedArray = 65536;
+
+        /// <summary>
+        /// What one section's decode may cost: fields materialized one by one are at most the body's
+        /// bytes plus a margin (every such field but a zero-size one consumes a byte), so a
+        /// description cannot make a small body cost more than a small multiple of itself; and the
+        /// walk checks for cancellation as it goes.
+        /// </summary>
+        private sealed class Budget
         {
-            if (depth > 64)
+            private readonly CancellationToken _cancel;
+            private long _left;
+
+            public Budget(int bodyLength, CancellationToken cancel)
+            {
+                _left = (long)bodyLength + 4096;
+                _cancel = cancel;
+            }
+
+            public void Take(int fields, int pos)
+            {
+                _left -= fields;
+                if (_left < 0)
+                {
+                    throw new Failure("the description asks for more fields than the section's bytes can hold", pos);
+                }
+
+                if ((_left & 0xFFF) == 0)
+                {
+                    _cancel.ThrowIfCancellationRequested();
+                }
+            }
+        }
+
+        private static QemuVmState DecodeState(ReadOnlySpan<byte> body, ref int pos, long baseOffset, VmsdDescription desc, string name, int version, int depth, int stateStart, bool strict, Budget budget)
+        {
+            if (depth > Limits.MaxVmStateDepth)
             {
                 throw new Failure("structs nested deeper than 64", pos);
             }
 
-            var fields = new List<QemuField>(desc.Fields.Count);
+            var fields = new List<QemuField>(Math.Min(desc.Fields.Count, 1024));
             foreach (VmsdField field in desc.Fields)
             {
+                if (field.ArrayLength > 1 && field.Struct is null && (field.Size == 0 || field.ArrayLength > MaxExpandedArray))
+                {
+                    // Zero-size elements cost nothing on the wire and must not cost anything here;
+                    // a long scalar array is one field holding its bytes.
+                    fields.Add(CollapsedArray(body, ref pos, baseOffset, field));
+                    budget.Take(1, pos);
+                    continue;
+                }
+
+                if (field.Struct is null && (long)field.Size * field.ArrayLength > body.Length - pos)
+                {
+                    throw new Failure(string.Format(CultureInfo.InvariantCulture, "field '{0}' needs {1} elements of {2} bytes, {3} bytes remain", field.Name, field.ArrayLength, field.Size, body.Length - pos), pos);
+                }
+
                 for (int i = 0; i < field.ArrayLength; i++)
                 {
                     int? index = field.ArrayLength > 1 ? i : field.Index;
-                    fields.Add(DecodeField(body, ref pos, baseOffset, field, index, depth, strict));
+                    int before = pos;
+                    fields.Add(DecodeField(body, ref pos, baseOffset, field, index, depth, strict, budget));
+                    budget.Take(1, pos);
+                    if (pos == before && field.ArrayLength > 1)
+                    {
+                        // A struct element that took no bytes: the rest would repeat it for nothing.
+                        fields.Add(new QemuField(field.Name, field.Type, baseOffset + pos, 0, null, null, string.Format(CultureInfo.InvariantCulture, "{0} more empty elements", field.ArrayLength - i - 1), null));
+                        break;
+                    }
                 }
             }
 
@@ -87,11 +147,28 @@ namespace XenMigration.Qemu
                 }
 
                 pos += 2 + nameLength + 4;
-                QemuVmState sub = DecodeState(body, ref pos, baseOffset, subDesc, subName, subVersion, depth + 1, start, strict);
+                QemuVmState sub = DecodeState(body, ref pos, baseOffset, subDesc, subName, subVersion, depth + 1, start, strict, budget);
                 subsections.Add(sub);
+                budget.Take(1, pos);
             }
 
             return new QemuVmState(name, version, baseOffset + stateStart, pos - stateStart, fields, subsections);
+        }
+
+        // One field for a whole scalar array: its bytes, not one object per element.
+        private static QemuField CollapsedArray(ReadOnlySpan<byte> body, ref int pos, long baseOffset, VmsdField field)
+        {
+            long bytes = (long)field.Size * field.ArrayLength;
+            if (bytes > body.Length - pos)
+            {
+                throw new Failure(string.Format(CultureInfo.InvariantCulture, "field '{0}' needs {1} elements of {2} bytes, {3} bytes remain", field.Name, field.ArrayLength, field.Size, body.Length - pos), pos);
+            }
+
+            int start = pos;
+            var raw = new ReadOnlyBytes(body.Slice(pos, (int)bytes).ToArray());
+            pos += (int)bytes;
+            string text = string.Format(CultureInfo.InvariantCulture, "{0} elements of {1} bytes{2}", field.ArrayLength, field.Size, bytes == 0 ? string.Empty : ": " + HexBytes(body.Slice(start, (int)Math.Min(bytes, 16))) + (bytes > 16 ? " ..." : string.Empty));
+            return new QemuField(field.Name, field.Type, baseOffset + start, field.Size, null, raw, text, null);
         }
 
         private static VmsdDescription? FindSubsection(VmsdDescription desc, string name)
@@ -107,12 +184,12 @@ namespace XenMigration.Qemu
             return null;
         }
 
-        private static QemuField DecodeField(ReadOnlySpan<byte> body, ref int pos, long baseOffset, VmsdField field, int? index, int depth, bool strict)
+        private static QemuField DecodeField(ReadOnlySpan<byte> body, ref int pos, long baseOffset, VmsdField field, int? index, int depth, bool strict, Budget budget)
         {
             int start = pos;
             if (field.Struct is VmsdDescription nested)
             {
-                QemuVmState nestedState = DecodeState(body, ref pos, baseOffset, nested, nested.Name, nested.Version, depth + 1, start, strict);
+                QemuVmState nestedState = DecodeState(body, ref pos, baseOffset, nested, nested.Name, nested.Version, depth + 1, start, strict, budget);
 
                 // A struct's size counts the subsections this stream sent; a built-in description's may differ.
                 if (strict && field.Size > 0 && pos - start != field.Size)

@@ -2,7 +2,6 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Management.Automation;
-using System.Threading;
 using XenMigration.FileIO;
 using XenMigration.Images;
 using XenMigration.Legacy;
@@ -15,9 +14,8 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsData.ConvertTo, "XenStreamV2", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
     [OutputType(typeof(FileInfo))]
-    public sealed class ConvertToXenStreamV2Command : InputFileCmdlet, IDisposable
+    public sealed class ConvertToXenStreamV2Command : InputFileCmdlet
     {
-        private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
         private int _inputs;
 
         /// <summary>The file to write (one input only). An existing directory receives a file of the input's name.</summary>
@@ -115,12 +113,6 @@ namespace XenMigration.Commands
             Convert(path, destination, commit);
         }
 
-        /// <inheritdoc/>
-        protected override void StopProcessing() => _cancel.Cancel();
-
-        /// <summary>Releases the cancellation source; PowerShell calls it however the pipeline ends.</summary>
-        public void Dispose() => _cancel.Dispose();
-
         private void Convert(string path, string destination, CommitOptions commit)
         {
             var progress = new ProgressReporter(this, 0x58454E33, "ConvertTo-XenStreamV2");
@@ -132,7 +124,7 @@ namespace XenMigration.Commands
                 SkipQemu = SkipQemu,
                 Log = line => WriteVerbose(path + ": " + line),
                 Progress = (done, total) => progress.Report(path, done, total),
-                CancellationToken = _cancel.Token,
+                CancellationToken = Stopped,
             };
             try
             {

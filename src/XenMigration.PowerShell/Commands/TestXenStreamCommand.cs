@@ -1,7 +1,5 @@
-using System;
 using System.Globalization;
 using System.Management.Automation;
-using System.Threading;
 using XenMigration.Rules;
 using XenMigration.Verification;
 
@@ -13,10 +11,8 @@ namespace XenMigration.Commands
     [Cmdlet(VerbsDiagnostic.Test, "XenStream", DefaultParameterSetName = PathSet)]
     [OutputType(typeof(bool))]
     [OutputType(typeof(XenStreamValidationResult))]
-    public sealed class TestXenStreamCommand : InputFileCmdlet, IDisposable
+    public sealed class TestXenStreamCommand : InputFileCmdlet
     {
-        private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
-
         /// <summary>Write a result object with every issue instead of a bool.</summary>
         [Parameter]
         public SwitchParameter Detailed { get; set; }
@@ -34,7 +30,7 @@ namespace XenMigration.Commands
                 SourcePath = path,
                 Strict = Strict,
                 Progress = (done, total) => progress.Report(path, done, total),
-                CancellationToken = _cancel.Token,
+                CancellationToken = Stopped,
             }));
 
             // Could not be tested at all (cannot open, read error): an error has been written, not $false.
@@ -65,11 +61,5 @@ namespace XenMigration.Commands
                 XenStreamValidationResult.Plural(result.PageCount, "page")));
             WriteObject(result.IsValid);
         }
-
-        /// <inheritdoc/>
-        protected override void StopProcessing() => _cancel.Cancel();
-
-        /// <summary>Releases the cancellation source; PowerShell calls it however the pipeline ends.</summary>
-        public void Dispose() => _cancel.Dispose();
     }
 }

@@ -13,8 +13,23 @@ namespace XenMigration.Commands
     /// Get-FileHash and Format-Hex do it, so every reader cmdlet binds, expands wildcards and
     /// reports missing or non-file paths identically.
     /// </summary>
-    public abstract class InputFileCmdlet : PSCmdlet
+    public abstract class InputFileCmdlet : PSCmdlet, IDisposable
     {
+        private readonly System.Threading.CancellationTokenSource _stop = new System.Threading.CancellationTokenSource();
+
+        /// <summary>Signalled when the pipeline stops (Ctrl+C): long reads check it and end within a second.</summary>
+        private protected System.Threading.CancellationToken Stopped => _stop.Token;
+
+        /// <inheritdoc/>
+        protected override void StopProcessing() => _stop.Cancel();
+
+        /// <summary>Releases the cancellation source; PowerShell calls it however the pipeline ends.</summary>
+        public void Dispose()
+        {
+            _stop.Dispose();
+            GC.SuppressFinalize(this);
+        }
+
         /// <summary>Parameter set of -Path.</summary>
         protected const string PathSet = "Path";
 

@@ -16,16 +16,24 @@ namespace XenMigration.Commands
         /// <summary>Options for each stream opened (a memory range, say).</summary>
         private protected virtual QemuStreamReaderOptions NewOptions() => new QemuStreamReaderOptions();
 
+        // Every stream is read with the pipeline's stop signal.
+        private QemuStreamReaderOptions Options()
+        {
+            QemuStreamReaderOptions options = NewOptions();
+            options.CancellationToken = Stopped;
+            return options;
+        }
+
         /// <summary>Reads one opened stream: writes what the cmdlet outputs.</summary>
         private protected abstract void ProcessImage(QemuImage image, ProgressReporter progress, string target);
 
         private protected override XenRecordType AcceptedType => XenRecordType.EmulatorContext;
 
         private protected override void ProcessInputRecord(XenStreamRecord record) =>
-            Run(record.FilePath ?? record.ToString(), () => new[] { QemuImage.OpenXenRecord((EmulatorContextRecord)record, NewOptions()) });
+            Run(record.FilePath ?? record.ToString(), () => new[] { QemuImage.OpenXenRecord((EmulatorContextRecord)record, Options()) });
 
         /// <inheritdoc/>
-        protected override void ProcessFile(string path) => Run(path, () => QemuImage.OpenFile(path, NewOptions()));
+        protected override void ProcessFile(string path) => Run(path, () => QemuImage.OpenFile(path, Options()));
 
         private void Run(string target, Func<IEnumerable<QemuImage>> open) => RunInput(target, 0x51454D55, progress =>
         {
@@ -34,6 +42,11 @@ namespace XenMigration.Commands
                 using (image)
                 {
                     ProcessImage(image, progress, target);
+                    if (image.Reader.DescriptionProblem is string damaged)
+                    {
+                        WriteWarning(target + ": " + damaged);
+                    }
+
                     if (image.Reader.StopReason is string why)
                     {
                         WriteWarning(target + ": " + why);
