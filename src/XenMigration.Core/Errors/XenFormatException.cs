@@ -45,6 +45,8 @@ namespace XenMigration
         public const string NoQemuState = "NoQemuState";
         /// <summary>An image whose writer did not finish (libvirt's "LibvirtQemudPart").</summary>
         public const string PartialImage = "PartialImage";
+        /// <summary>Compressed data that fails its checksum, has its trailer cut off or garbage after it, or decompresses to the wrong length.</summary>
+        public const string CorruptCompressedData = "CorruptCompressedData";
         /// <summary>A compressed stream whose compressor this module does not implement; the message names the tool.</summary>
         public const string UnsupportedCompression = "UnsupportedCompression";
     }

@@ -44,7 +44,7 @@ namespace XenMigration.HvmContext
         // One entry at a time as the blob streams past: memory is the largest entry, not the blob.
         private static IEnumerable<HvmContextEntry> DecodeStream(Stream blob, int length, long fileOffset, string? filePath, long recordIndex, int checkpoint)
         {
-            var walk = new HvmContextWalk(blob, length, int.MaxValue);
+            var walk = new HvmContextWalk(blob, length, BytesToDecode);
             while (true)
             {
                 bool more;
@@ -103,6 +103,18 @@ namespace XenMigration.HvmContext
             }
         }
 
+        /// <summary>The most bytes of an unknown entry kept in <see cref="HvmUnknownEntry.Data"/>.</summary>
+        internal const int MaxUnknownData = 1 << 16;
+
+        // What the decoder keeps of an entry: all of a fixed layout, the MSRs a record may keep, and
+        // a bounded prefix of anything else, so a 128 MiB entry costs no more than a real one.
+        private static int BytesToDecode(ushort code, uint length) => (HvmTypeCode)code switch
+        {
+            HvmTypeCode.CpuMsr => 8 + (16 * Limits.MaxRetainedEntries),
+            HvmTypeCode.CpuXsave => HvmContextFormat.XsaveMinimum,
+            _ => HvmContextFormat.TypeOf(code) is HvmTypeInfo info ? info.Size : MaxUnknownData,
+        };
+
         private static HvmContextEntry DecodeEntry(in HvmEntrySource s, ReadOnlySpan<byte> payload, long recordIndex)
         {
             HvmTypeInfo? info = HvmContextFormat.TypeOf(s.Code);
@@ -114,16 +126,16 @@ namespace XenMigration.HvmContext
             string? wrong = null;
             switch (info.Rule)
             {
-                case HvmLengthRule.Strict when payload.Length != info.Size:
-                case HvmLengthRule.AtMost when payload.Length > info.Size || payload.Length == 0:
+                case HvmLengthRule.Strict when s.Length != info.Size:
+                case HvmLengthRule.AtMost when s.Length > info.Size || s.Length == 0:
                     wrong = info.LengthRuleText;
                     break;
-                case HvmLengthRule.Custom when s.Code == (ushort)HvmTypeCode.CpuXsave && payload.Length != 0 && payload.Length < HvmContextFormat.XsaveMinimum:
+                case HvmLengthRule.Custom when s.Code == (ushort)HvmTypeCode.CpuXsave && s.Length != 0 && s.Length < HvmContextFormat.XsaveMinimum:
                     wrong = string.Format(CultureInfo.InvariantCulture, "must be at least {0} bytes", HvmContextFormat.XsaveMinimum);
                     break;
                 case HvmLengthRule.Custom when s.Code == (ushort)HvmTypeCode.CpuMsr:
                     uint count = payload.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(payload) : 0;
-                    if (payload.Length < 24 || 8 + (16L * count) != payload.Length)
+                    if (s.Length < 24 || 8 + (16L * count) != s.Length)
                     {
                         wrong = string.Format(CultureInfo.InvariantCulture, "must be 8 + 16 * count bytes (count {0})", count);
                     }
@@ -133,7 +145,7 @@ namespace XenMigration.HvmContext
 
             if (wrong is not null)
             {
-                throw Bad(s.Offset, recordIndex, string.Format(CultureInfo.InvariantCulture, "the {0} entry (instance {1}) is {2} bytes; it {3}", info.Name, s.Instance, payload.Length, wrong));
+                throw Bad(s.Offset, recordIndex, string.Format(CultureInfo.InvariantCulture, "the {0} entry (instance {1}) is {2} bytes; it {3}", info.Name, s.Instance, s.Length, wrong));
             }
 
             // Shorter older layouts are read zero-extended, as Xen's loader does.

@@ -134,6 +134,9 @@ namespace XenMigration.HvmContext
         /// <summary>The payload (a copy).</summary>
         public ReadOnlyBytes Data => new ReadOnlyBytes(_data);
 
+        /// <summary>True when the entry is longer than the 64 KiB kept in <see cref="Data"/>.</summary>
+        public bool DataTruncated => _data.Length < Length;
+
         /// <inheritdoc/>
         public override string Summary => _data.Length.ToString(CultureInfo.InvariantCulture) + " bytes, not decoded";
     }

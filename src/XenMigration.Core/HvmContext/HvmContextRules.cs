@@ -20,7 +20,7 @@ namespace XenMigration.HvmContext
         public static void Check(Stream blob, int length, IIssueSink sink, int? maxVcpus)
         {
             var rules = new Walk(sink, maxVcpus);
-            var walk = new HvmContextWalk(blob, length, PrefixLength);
+            var walk = new HvmContextWalk(blob, length, (_, _) => PrefixLength);
             while (walk.MoveNext())
             {
                 rules.OnEntry(walk.Current, walk.Payload);

@@ -45,7 +45,7 @@ namespace XenMigration.HvmContext
     {
         private readonly Stream _blob;
         private readonly int _length;
-        private readonly int _wanted;
+        private readonly Func<ushort, uint, int> _wanted;
         private byte[] _payload = new byte[64];
         private readonly byte[] _scratch;
         private int _pos;
@@ -54,8 +54,8 @@ namespace XenMigration.HvmContext
 
         /// <param name="blob">The blob, positioned at its start.</param>
         /// <param name="length">Its length.</param>
-        /// <param name="payloadWanted">Bytes of each entry's payload to keep for <see cref="Payload"/>.</param>
-        public HvmContextWalk(Stream blob, int length, int payloadWanted)
+        /// <param name="payloadWanted">Bytes of each entry's payload to keep for <see cref="Payload"/>, by typecode and length.</param>
+        public HvmContextWalk(Stream blob, int length, Func<ushort, uint, int> payloadWanted)
         {
             _blob = blob;
             _length = length;
@@ -68,7 +68,7 @@ namespace XenMigration.HvmContext
         {
             var entries = new System.Collections.Generic.List<HvmEntryDescriptor>();
             using var stream = new MemoryStream(blob, writable: false);
-            var walk = new HvmContextWalk(stream, blob.Length, 0);
+            var walk = new HvmContextWalk(stream, blob.Length, (_, _) => 0);
             while (walk.MoveNext())
             {
                 entries.Add(walk.Current);
@@ -122,7 +122,7 @@ namespace XenMigration.HvmContext
                 return Stop(string.Format(CultureInfo.InvariantCulture, "the {0} entry at blob offset {1} declares {2} bytes but only {3} remain", HvmContextFormat.NameOf(code), _pos - HvmContextFormat.DescriptorSize, entryLength, remaining), _pos - HvmContextFormat.DescriptorSize);
             }
 
-            int keep = (int)Math.Min(entryLength, (uint)_wanted);
+            int keep = (int)Math.Min(entryLength, (uint)Math.Max(0, _wanted(code, entryLength)));
             if (_payload.Length < keep)
             {
                 _payload = new byte[keep];

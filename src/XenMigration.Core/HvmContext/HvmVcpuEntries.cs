@@ -448,8 +448,10 @@ namespace XenMigration.HvmContext
         {
             Count = f.U32();
             f.Skip(4);
-            var msrs = new List<X86Msr>((int)count);
-            for (uint i = 0; i < count; i++)
+            // The decoder keeps the first MaxRetainedEntries MSRs of a longer entry.
+            int kept = (int)Math.Min(count, (uint)(f.Remaining / 16));
+            var msrs = new List<X86Msr>(kept);
+            for (int i = 0; i < kept; i++)
             {
                 msrs.Add(new X86Msr(f.U32(), f.U32(), f.U64()));
             }
@@ -459,8 +461,10 @@ namespace XenMigration.HvmContext
 
         /// <summary>The count the entry declares.</summary>
         public uint Count { get; }
-        /// <summary>The MSRs.</summary>
+        /// <summary>The MSRs (the first 65,536 when <see cref="MsrsTruncated"/>).</summary>
         public IReadOnlyList<X86Msr> Msrs { get; }
+        /// <summary>True when the entry has more MSRs than are kept in memory.</summary>
+        public bool MsrsTruncated => Msrs.Count < Count;
 
         /// <inheritdoc/>
         public override string Summary => string.Join(", ", Msrs);

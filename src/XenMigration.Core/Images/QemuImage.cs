@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.IO.Compression;
 using XenMigration.Compression;
 using XenMigration.DeviceModel;
 using XenMigration.FileIO;
@@ -164,6 +163,11 @@ namespace XenMigration.Images
             long start = buffered.CanSeek ? buffered.Position : 0;
             ReadOnlySpan<byte> h = Probe(buffered, LibvirtFormat.HeaderSize);
 
+            if (h.Length > 0 && h.Length < 4 && QemuFormat.Probe(h))
+            {
+                throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of the QEMU stream at offset {0}: the input ends inside the \"QEVM\" magic.", h.Length), h.Length);
+            }
+
             if (FormatDetector.HasAsciiPrefix(h, "QEVM"))
             {
                 return FromStream(buffered, leaveOpen, options, QemuContainer.Stream, start, start, null);
@@ -209,7 +213,7 @@ namespace XenMigration.Images
                 case LibvirtCompression.Gzip:
                     // Offsets are then in the decompressed stream: the file's gzip bytes have no record boundaries.
                     options.BaseOffset = 0;
-                    return new QemuImage(new QemuStreamReader(new DecompressedStream(new GZipStream(stream, CompressionMode.Decompress, leaveOpen), "gzip"), false, options), QemuContainer.Libvirt, 0, header, null);
+                    return new QemuImage(new QemuStreamReader(new GzipReadStream(stream, leaveOpen), false, options), QemuContainer.Libvirt, 0, header, null);
                 default:
                     string tool = LibvirtFormat.CompressorCommand(header.Compression);
                     throw new XenFormatException(

@@ -135,9 +135,14 @@ namespace XenMigration.Libvirt
                 throw new XenFormatException(XenErrorIds.UnsupportedVersion, string.Format(CultureInfo.InvariantCulture, "libvirt save image version {0} is not supported (versions 1 and 2 are).", version), 16);
             }
 
-            if (dataLength > Limits.MaxLibvirtData || cookieOffset > dataLength)
+            if (dataLength > Limits.MaxLibvirtData)
             {
-                throw new XenFormatException(XenErrorIds.InvalidHeader, string.Format(CultureInfo.InvariantCulture, "The libvirt save header gives {0} bytes of XML data (cookie at {1}); at most 64 MiB are accepted.", dataLength, cookieOffset), 20);
+                throw new XenFormatException(XenErrorIds.RecordTooLarge, string.Format(CultureInfo.InvariantCulture, "The libvirt save header at offset 0 gives {0} bytes of XML data; at most {1} are accepted.", dataLength, Limits.MaxLibvirtData), 20);
+            }
+
+            if (cookieOffset > dataLength)
+            {
+                throw new XenFormatException(XenErrorIds.InvalidHeader, string.Format(CultureInfo.InvariantCulture, "The libvirt save header's cookie offset {0} (at offset 32) is past the end of its {1} bytes of XML data.", cookieOffset, dataLength), 32);
             }
 
             byte[] skip = new byte[HeaderSize];

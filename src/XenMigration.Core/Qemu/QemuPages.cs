@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -22,7 +23,7 @@ namespace XenMigration.Qemu
                 throw new ArgumentOutOfRangeException(nameof(length), length, "The length must be 1 to 268435456 bytes.");
             }
 
-            if (address > ulong.MaxValue - (ulong)length)
+            if (address > ulong.MaxValue - (ulong)(length - 1))
             {
                 throw new ArgumentOutOfRangeException(nameof(address), "The range passes the end of the address space.");
             }
@@ -143,15 +144,20 @@ namespace XenMigration.Qemu
             return (-1, 0);
         }
 
-        /// <summary>Inflates a COMPRESS_PAGE body (a zlib stream of one page).</summary>
+        /// <summary>
+        /// Inflates a COMPRESS_PAGE body: a zlib stream of exactly one page, checked as zlib's
+        /// uncompress() does: the data must inflate to 4096 bytes and no more, and the Adler-32 in
+        /// its last four bytes must match them (trailing garbage leaves the wrong bytes there).
+        /// </summary>
         public static byte[] Inflate(ReadOnlySpan<byte> zlib, long at)
         {
-            if (zlib.Length < 2 || (zlib[0] & 0x0F) != 8 || ((zlib[0] << 8) | zlib[1]) % 31 != 0)
+            if (zlib.Length < 6 || (zlib[0] & 0x0F) != 8 || ((zlib[0] << 8) | zlib[1]) % 31 != 0 || (zlib[1] & 0x20) != 0)
             {
-                throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X}: a compressed page is not a zlib stream.", at), at);
+                throw new XenFormatException(XenErrorIds.CorruptCompressedData, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X}: a compressed page is not a zlib stream.", at), at);
             }
 
             byte[] page = new byte[QemuFormat.TargetPageSize];
+            string? wrong = null;
             try
             {
                 using var input = new MemoryStream(zlib.Slice(2).ToArray());
@@ -170,12 +176,26 @@ namespace XenMigration.Qemu
 
                 if (done != page.Length)
                 {
-                    throw new InvalidDataException("the page inflates to " + done.ToString(CultureInfo.InvariantCulture) + " bytes");
+                    wrong = "inflates to " + done.ToString(CultureInfo.InvariantCulture) + " bytes, not 4096";
+                }
+                else if (deflate.Read(new byte[1], 0, 1) != 0)
+                {
+                    wrong = "inflates to more than 4096 bytes";
                 }
             }
             catch (InvalidDataException e)
             {
-                throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X}: a compressed page does not inflate to 4096 bytes ({1}).", at, e.Message), at);
+                wrong = "does not inflate (" + e.Message.TrimEnd('.') + ")";
+            }
+
+            if (wrong is null && BinaryPrimitives.ReadUInt32BigEndian(zlib.Slice(zlib.Length - 4)) != Compression.Checksums.Adler32(page))
+            {
+                wrong = "fails its Adler-32 checksum (the data is damaged, or bytes follow it)";
+            }
+
+            if (wrong is not null)
+            {
+                throw new XenFormatException(XenErrorIds.CorruptCompressedData, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X}: a compressed page {1}.", at, wrong), at);
             }
 
             return page;
@@ -250,10 +270,10 @@ namespace XenMigration.Qemu
         private const int Page = QemuFormat.TargetPageSize;
         private readonly QemuMemoryRequest _request;
         private readonly byte[] _result;
-        private readonly Dictionary<long, int> _whole = new Dictionary<long, int>();          // page → offset in _result
-        private readonly Dictionary<long, byte[]?> _partial = new Dictionary<long, byte[]?>();  // page → its last copy
+        private readonly Dictionary<ulong, int> _whole = new Dictionary<ulong, int>();          // page → offset in _result
+        private readonly Dictionary<ulong, byte[]?> _partial = new Dictionary<ulong, byte[]?>();  // page → its last copy
         private readonly List<(int Block, long Offset, int Length, int Target)> _pieces = new List<(int, long, int, int)>();
-        private readonly HashSet<long> _seen = new HashSet<long>();
+        private readonly HashSet<ulong> _seen = new HashSet<ulong>();
         private IReadOnlyList<QemuRamBlock>? _blocks;
 
         public QemuMemoryCollector(QemuMemoryRequest request)
@@ -262,7 +282,9 @@ namespace XenMigration.Qemu
             _result = new byte[request.Length];
         }
 
-        private static long Key(int block, long page) => ((long)block << 44) | page;
+        // Blocks are fewer than 4096 (12 bits) and pages of a block below 2^51 (a block is at most
+        // 2^63 bytes), so block and page fit 64 bits without colliding.
+        private static ulong Key(int block, long page) => ((ulong)(uint)block << 52) | (ulong)page;
 
         /// <summary>Maps the request onto blocks once the MEM_SIZE list is known.</summary>
         public void Resolve(IReadOnlyList<QemuRamBlock> blocks)
@@ -310,7 +332,7 @@ namespace XenMigration.Qemu
                 long page = at / Page;
                 int inPage = (int)(at % Page);
                 int n = (int)Math.Min(Page - inPage, offset + length - at);
-                long key = Key(block, page);
+                ulong key = Key(block, page);
                 if (inPage == 0 && n == Page && !_partial.ContainsKey(key))
                 {
                     _whole[key] = target + (int)(at - offset);
@@ -327,13 +349,13 @@ namespace XenMigration.Qemu
 
         public bool Wants(int block, long page)
         {
-            long key = Key(block, page);
+            ulong key = Key(block, page);
             return _whole.ContainsKey(key) || _partial.ContainsKey(key);
         }
 
         public void Fill(int block, long page, byte value)
         {
-            long key = Key(block, page);
+            ulong key = Key(block, page);
             Span<byte> target = Target(key, create: true);
             if (!target.IsEmpty)
             {
@@ -344,7 +366,7 @@ namespace XenMigration.Qemu
 
         public void Store(int block, long page, ReadOnlySpan<byte> bytes)
         {
-            long key = Key(block, page);
+            ulong key = Key(block, page);
             Span<byte> target = Target(key, create: true);
             if (!target.IsEmpty)
             {
@@ -355,7 +377,7 @@ namespace XenMigration.Qemu
 
         public void ApplyXbzrle(int block, long page, ReadOnlySpan<byte> delta, long at)
         {
-            long key = Key(block, page);
+            ulong key = Key(block, page);
             if (!_seen.Contains(key))
             {
                 throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "Malformed QEMU stream at offset 0x{0:X}: an XBZRLE page for a page the stream never sent before.", at), at);
@@ -365,7 +387,7 @@ namespace XenMigration.Qemu
         }
 
         // Where a page's last copy lives: in the result, or in its own buffer for a partly requested page.
-        private Span<byte> Target(long key, bool create)
+        private Span<byte> Target(ulong key, bool create)
         {
             if (_whole.TryGetValue(key, out int offset))
             {
@@ -405,7 +427,7 @@ namespace XenMigration.Qemu
                     long page = at / Page;
                     int inPage = (int)(at % Page);
                     int n = (int)Math.Min(Page - inPage, offset + length - at);
-                    long key = Key(block, page);
+                    ulong key = Key(block, page);
                     if (_seen.Contains(key))
                     {
                         covered += n;

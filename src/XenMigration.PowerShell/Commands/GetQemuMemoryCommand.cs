@@ -48,9 +48,13 @@ namespace XenMigration.Commands
                 ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("-Offset is an offset in the RAM block named by -BlockName; for a guest-physical address use -Address."), "OffsetWithoutBlockName", ErrorCategory.InvalidArgument, null));
             }
 
-            if (HasAddress && Address > ulong.MaxValue - (ulong)Length)
+            // The last byte of the range is Address + Length - 1, which may be the last byte of the
+            // 64-bit space; one past it may not.
+            ulong start = HasAddress ? Address : Offset;
+            if (start > ulong.MaxValue - (ulong)(Length - 1))
             {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentOutOfRangeException(nameof(Address), "The range passes the end of the 64-bit address space."), "AddressOutOfRange", ErrorCategory.InvalidArgument, Address));
+                string name = HasAddress ? nameof(Address) : nameof(Offset);
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentOutOfRangeException(name, string.Format(CultureInfo.InvariantCulture, "-{0} 0x{1:x} with -Length {2} passes the end of the 64-bit address space.", name, start, Length)), "AddressOutOfRange", ErrorCategory.InvalidArgument, start));
             }
         }
 

@@ -28,6 +28,9 @@ namespace XenMigration.Commands
                     }
 
                     throw new ArgumentTransformationMetadataException("'" + s + "' is not a hexadecimal address.");
+                case string s when long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) && n < 0:
+                    // "-Address -16" arrives as text: read it as the number it would have been typed as.
+                    return n >= int.MinValue ? (ulong)unchecked((uint)(int)n) : unchecked((ulong)n);
                 default:
                     return inputData;
             }
