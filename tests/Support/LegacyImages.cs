@@ -56,7 +56,14 @@ public sealed record LegacySpec
 /// </summary>
 public static class LegacyImages
 {
-    public static ulong ParamValue(LegacyChunk chunk) => 0xFEFF0000UL + (ulong)(-(int)chunk);
+    /// <summary>A value Xen accepts for the param each chunk carries (as a real guest's would be).</summary>
+    public static ulong ParamValue(LegacyChunk chunk) => chunk switch
+    {
+        LegacyChunk.HvmViridian => 0x1F,                 // base+freq, no_freq, time_ref_count, reference_tsc, hcall_remote_tlb_flush
+        LegacyChunk.HvmNrIoreqServerPages => 8,
+        LegacyChunk.HvmAcpiIoportsLocation => 1,
+        _ => 0xFEFF0000UL + (ulong)(-(int)chunk),       // page frames and addresses: distinct per chunk
+    };
 
     public static byte[] XlHeader(LegacySpec s) => XlFormat.Encode(XlMandatoryFlags.Json, s.Config);
 

@@ -20,7 +20,7 @@ namespace XenMigration.HvmContext
         public static void Check(Stream blob, int length, IIssueSink sink, int? maxVcpus)
         {
             var rules = new Walk(sink, maxVcpus);
-            var walk = new HvmContextWalk(blob, length, (_, _) => PrefixLength);
+            var walk = new HvmContextWalk(blob, length, BytesToCheck);
             while (walk.MoveNext())
             {
                 rules.OnEntry(walk.Current, walk.Payload);
@@ -29,8 +29,19 @@ namespace XenMigration.HvmContext
             rules.Finish(length, walk.EndOffset, walk.Fault, walk.FaultOffset);
         }
 
-        /// <summary>Bytes of each entry the rules look at (HEADER's magic and version, CPU_MSR's count).</summary>
+        /// <summary>Bytes of each entry the rules look at: HEADER's magic and version, CPU_MSR's MSRs, CPU_XSAVE's header.</summary>
         private const int PrefixLength = 16;
+
+        // MSRs Xen's hvm_load_cpu_msrs restores (msrs_to_send): SPEC_CTRL, MISC_FEATURES_ENABLES,
+        // PKRS, BNDCFGS, XSS, VIRT_SPEC_CTRL and the AMD DR0-3 address masks.
+        private static readonly uint[] s_msrs = { 0x48, 0x140, 0x6E1, 0xD90, 0xDA0, 0xC001011F, 0xC0011027, 0xC0011019, 0xC001101A, 0xC001101B };
+
+        private static int BytesToCheck(ushort code, uint length) => code switch
+        {
+            20 => 8 + (16 * 4096),
+            16 => HvmContextFormat.XsaveMinimum,
+            _ => PrefixLength,
+        };
 
         private static string Fmt(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
 
@@ -116,8 +127,42 @@ namespace XenMigration.HvmContext
                 }
             }
 
+            // hvm_load_cpu_msrs: every reserved word zero (else -EOPNOTSUPP), every index one it restores (else -ENXIO).
+            private void CheckMsrs(HvmEntryDescriptor e, ReadOnlySpan<byte> payload)
+            {
+                var r = new SpanReader(payload);
+                uint count = r.U32();
+                r.Skip(4);
+                for (uint i = 0; i < count && r.Remaining >= 16; i++)
+                {
+                    int at = e.PayloadOffset + 8 + (int)(16 * i);
+                    uint index = r.U32();
+                    uint reserved = r.U32();
+                    r.Skip(8);
+                    if (reserved != 0)
+                    {
+                        if (_sink.Describe(XenIssueCodes.HvmMsrRefused)) _sink.Report(XenIssueCodes.HvmMsrRefused, at + 4, Fmt("CPU_MSR of vCPU {0}: MSR 0x{1:x} has reserved word 0x{2:x}; hvm_load_cpu_msrs returns -EOPNOTSUPP", e.Instance, index, reserved));
+                    }
+                    else if (Array.IndexOf(s_msrs, index) < 0)
+                    {
+                        if (_sink.Describe(XenIssueCodes.HvmMsrRefused)) _sink.Report(XenIssueCodes.HvmMsrRefused, at, Fmt("CPU_MSR of vCPU {0}: MSR 0x{1:x} ({2}) is not one Xen restores; hvm_load_cpu_msrs returns -ENXIO", e.Instance, index, X86.X86Names.MsrName(index)));
+                    }
+                }
+            }
+
             private void CheckEntry(ReadOnlySpan<byte> prefix, HvmEntryDescriptor e)
             {
+                if (e.Typecode == HvmContextFormat.EndCode)
+                {
+                    // hvm_load stops at END without reading its instance or length.
+                    if (e.Instance != 0 || e.Length != 0)
+                    {
+                        _sink.Report(XenIssueCodes.HvmContextEndNotEmpty, e.Offset, Fmt("END has instance {0} and length {1}; Xen's loader stops at END without reading them", e.Instance, e.Length));
+                    }
+
+                    return;
+                }
+
                 HvmTypeInfo? info = HvmContextFormat.TypeOf(e.Typecode);
                 if (info is null)
                 {
@@ -177,9 +222,18 @@ namespace XenMigration.HvmContext
                         break;
                 }
 
-                if (e.Typecode == HvmContextFormat.EndCode && (e.Instance != 0 || e.Length != 0))
+                if (problem is null && e.Typecode == 20)
                 {
-                    problem = "END must have instance 0 and length 0";
+                    CheckMsrs(e, prefix);
+                }
+
+                if (problem is null && e.Typecode == 16 && prefix.Length >= HvmContextFormat.XsaveMinimum)
+                {
+                    ulong xcompBv = new SpanReader(prefix).U64At(24 + 512 + 8);
+                    if ((xcompBv & 0x8000000000000000UL) != 0 && _sink.Describe(XenIssueCodes.HvmXsaveCompacted))
+                    {
+                        _sink.Report(XenIssueCodes.HvmXsaveCompacted, e.PayloadOffset + 24 + 512 + 8, Fmt("CPU_XSAVE for vCPU {0} is in compacted form (XCOMP_BV 0x{1:x}); Xen's validate_xstate refuses it", e.Instance, xcompBv));
+                    }
                 }
 
                 if (problem is not null)

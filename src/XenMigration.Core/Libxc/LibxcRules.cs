@@ -1,3 +1,4 @@
+using System;
 using System.Globalization;
 using XenMigration.Framing;
 using XenMigration.Records;
@@ -234,8 +235,43 @@ namespace XenMigration.Libxc
                 case XenRecordType.PvVcpuMsrs when n % 16 != 0:
                     issues.Add(XenIssueCodes.VcpuContextLength, r, Fmt("vCPU {0} MSR list is {1} bytes, not a multiple of 16", r.VcpuId, n));
                     return false;
+                case XenRecordType.PvVcpuMsrs:
+                    CheckPvMsrs(r, issues);
+                    return false;
                 default:
                     return false;
+            }
+        }
+
+        /// <summary>The MSRs XEN_DOMCTL_set_vcpu_msrs restores for a PV vCPU, and how many it takes at most.</summary>
+        private static readonly uint[] s_pvMsrs = { 0x48, 0x140, 0xC0000103, 0xC001011F, 0xC0011027, 0xC0011019, 0xC001101A, 0xC001101B };
+        private const int MaxPvMsrs = 12;   // msrs_to_send plus the four DBEXT masks
+
+        // XEN_DOMCTL_set_vcpu_msrs: at most nr_msrs entries, reserved zero, indexes it handles.
+        private static void CheckPvMsrs(PvVcpuRecord r, IssueList issues)
+        {
+            long count = r.ContextLength / 16;
+            if (count > MaxPvMsrs)
+            {
+                issues.Add(XenIssueCodes.PvVcpuMsrRefused, r, Fmt("vCPU {0} has {1} MSRs; XEN_DOMCTL_set_vcpu_msrs takes at most {2} and returns -EINVAL", r.VcpuId, count, MaxPvMsrs));
+                return;
+            }
+
+            byte[] blob = RecordPayload.ReadAll(r, MaxPvMsrs * 16, "MSR list");
+            for (int i = 0; i < count; i++)
+            {
+                var e = new SpanReader(blob.AsSpan(16 * i, 16));
+                uint index = e.U32();
+                uint reserved = e.U32();
+                long at = r.PayloadOffset + (16L * i);
+                if (reserved != 0)
+                {
+                    issues.Add(XenIssueCodes.PvVcpuMsrRefused, at + 4, r, Fmt("vCPU {0} MSR 0x{1:x} has reserved field 0x{2:x}; XEN_DOMCTL_set_vcpu_msrs returns -EINVAL", r.VcpuId, index, reserved));
+                }
+                else if (Array.IndexOf(s_pvMsrs, index) < 0)
+                {
+                    issues.Add(XenIssueCodes.PvVcpuMsrRefused, at, r, Fmt("vCPU {0} MSR 0x{1:x} ({2}) is not one Xen restores for a PV guest; XEN_DOMCTL_set_vcpu_msrs returns -EINVAL", r.VcpuId, index, X86.X86Names.MsrName(index)));
+                }
             }
         }
 
@@ -259,9 +295,9 @@ namespace XenMigration.Libxc
                 issues.Add(XenIssueCodes.ReservedField, tsc.Offset + 28, tsc, Fmt("the reserved field is 0x{0:x}", tsc.Reserved));
             }
 
-            if ((uint)tsc.Mode > 3)
+            if ((uint)tsc.Mode > 2)
             {
-                issues.Add(XenIssueCodes.TscModeUnknown, tsc.Offset + 8, tsc, Fmt("TSC mode {0} is not one of 0-3", (uint)tsc.Mode));
+                issues.Add(XenIssueCodes.TscModeUnknown, tsc.Offset + 8, tsc, Fmt("TSC mode {0} is not one of 0-2{1}; Xen's tsc_set_info returns -EINVAL and the restore fails", (uint)tsc.Mode, tsc.Mode == TscMode.PvRdtscp ? " (3, PVRDTSCP, was removed in Xen 4.10)" : string.Empty));
             }
         }
 
@@ -291,6 +327,20 @@ namespace XenMigration.Libxc
             }
 
             issues.Unkept(XenIssueCodes.HvmParamUnknown, r, r.UnkeptUnknownIndexes, r.Offset + 16, 16, "params have an index that public/hvm/params.h does not define");
+
+            for (int i = 0; i < r.Params.Count; i++)
+            {
+                HvmParam p = r.Params[i];
+                long at = r.Offset + 16 + (16L * i);
+                if (p.Index == HvmParamNames.PaeEnabled)
+                {
+                    issues.Add(XenIssueCodes.HvmParamDropped, at, r, "PAE_ENABLED is obsolete: libxenguest's restore drops it without setting it");
+                }
+                else if (HvmParamNames.Refusal(p.Index, p.Value) is string why && issues.Describe(XenIssueCodes.HvmParamRefused))
+                {
+                    issues.Add(XenIssueCodes.HvmParamRefused, at, r, Fmt("{0} = 0x{1:x}: {2} (restore fails: \"set HVM param {3} = 0x{1:x16}\")", p.Name, p.Value, why, p.Index));
+                }
+            }
         }
 
         /// <summary>Checks a policy record's own length and reserved fields.</summary>

@@ -70,6 +70,7 @@ namespace XenMigration.Libxl
             EntryCount = decoded.PairCount;
             IsNulTerminated = decoded.IsNulTerminated;
             UnkeptBadKeys = decoded.UnkeptBadKeys;
+            UnkeptOddKeys = decoded.UnkeptOddKeys;
             UnkeptBadValues = decoded.UnkeptBadValues;
         }
 
@@ -81,6 +82,8 @@ namespace XenMigration.Libxl
 
         // Pairs not kept in Entries with a bad key or value, by body offset (for the verifier).
         internal EntryTally UnkeptBadKeys { get; }
+
+        internal EntryTally UnkeptOddKeys { get; }
 
         internal EntryTally UnkeptBadValues { get; }
 

@@ -37,14 +37,14 @@ namespace XenMigration.Libxl
 
             foreach (XenstoreKeyValue kv in xs.Entries)
             {
-                string? bad = null;
-                if (kv.Key.Length == 0)
+                // libxl refuses empty keys and keys starting with '/'; other characters it writes
+                // anyway, ignoring whether xenstore took them.
+                if (kv.Key.Length == 0 || kv.Key[0] == '/')
                 {
-                    bad = "is empty";
-                }
-                else if (kv.Key[0] == '/')
-                {
-                    bad = "starts with '/' (keys are relative to the device model's directory)";
+                    if (issues.Describe(XenIssueCodes.XenstoreKey))
+                    {
+                        issues.Add(XenIssueCodes.XenstoreKey, xs, Fmt("key \"{0}\" {1}", kv.Key, kv.Key.Length == 0 ? "is empty" : "starts with '/' (keys are relative to the device model's directory)"));
+                    }
                 }
                 else
                 {
@@ -52,15 +52,14 @@ namespace XenMigration.Libxl
                     {
                         if (!XenstoreFormat.IsPathChar(c))
                         {
-                            bad = Fmt("contains '{0}' (U+{1:X4}); only ASCII letters, digits and -/_@ are allowed", c, (int)c);
+                            if (issues.Describe(XenIssueCodes.XenstoreKeyCharacters))
+                            {
+                                issues.Add(XenIssueCodes.XenstoreKeyCharacters, xs, Fmt("key \"{0}\" contains '{1}' (U+{2:X4}); xenstore takes only ASCII letters, digits and -/_@, so the node may be missing after restore", kv.Key, c, (int)c));
+                            }
+
                             break;
                         }
                     }
-                }
-
-                if (bad is not null && issues.Describe(XenIssueCodes.XenstoreKey))
-                {
-                    issues.Add(XenIssueCodes.XenstoreKey, xs, Fmt("key \"{0}\" {1}", kv.Key, bad));
                 }
 
                 foreach (char c in kv.Value)
@@ -77,7 +76,8 @@ namespace XenMigration.Libxl
                 }
             }
 
-            issues.Unkept(XenIssueCodes.XenstoreKey, xs, xs.UnkeptBadKeys, xs.Offset + 16, 1, "pairs have an empty key, a key starting with '/', or key characters other than ASCII letters, digits and -/_@");
+            issues.Unkept(XenIssueCodes.XenstoreKey, xs, xs.UnkeptBadKeys, xs.Offset + 16, 1, "pairs have an empty key or a key starting with '/'");
+            issues.Unkept(XenIssueCodes.XenstoreKeyCharacters, xs, xs.UnkeptOddKeys, xs.Offset + 16, 1, "pairs have key characters other than ASCII letters, digits and -/_@");
             issues.Unkept(XenIssueCodes.XenstoreValue, xs, xs.UnkeptBadValues, xs.Offset + 16, 1, "pairs have values with characters other than printable ASCII");
         }
 

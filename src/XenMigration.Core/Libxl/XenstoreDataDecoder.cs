@@ -27,6 +27,7 @@ namespace XenMigration.Libxl
         private bool _inValue;
         private string _key = string.Empty;
         private bool _keyBad;
+        private bool _keyOdd;
         private long _pairOffset;
         private long _position;
 
@@ -38,6 +39,9 @@ namespace XenMigration.Libxl
 
         /// <summary>Body offsets (from the start of the key/value data) of unkept pairs with a bad key.</summary>
         public EntryTally UnkeptBadKeys { get; } = new EntryTally();
+
+        /// <summary>Body offsets of unkept pairs whose key has characters xenstore does not take.</summary>
+        public EntryTally UnkeptOddKeys { get; } = new EntryTally();
 
         /// <summary>Body offsets of unkept pairs with a bad value.</summary>
         public EntryTally UnkeptBadValues { get; } = new EntryTally();
@@ -89,12 +93,11 @@ namespace XenMigration.Libxl
         {
             if (_inValue)
             {
-                AddPair(_key, _keyBad, Text(), _tokenBad);
+                AddPair(_key, _keyBad, _keyOdd, Text(), _tokenBad);
             }
             else if (_tokenTotal > 0)
             {
-                bool keyBad = _tokenBad || _keyStartsWithSlash;
-                AddPair(Text(), keyBad, string.Empty, false);
+                AddPair(Text(), _keyStartsWithSlash, _tokenBad, string.Empty, false);
             }
         }
 
@@ -103,12 +106,13 @@ namespace XenMigration.Libxl
             if (!_inValue)
             {
                 _key = Text();
-                _keyBad = _tokenBad || _tokenTotal == 0 || _keyStartsWithSlash;
+                _keyBad = _tokenTotal == 0 || _keyStartsWithSlash;
+                _keyOdd = _tokenBad;
                 _inValue = true;
             }
             else
             {
-                AddPair(_key, _keyBad, Text(), _tokenBad);
+                AddPair(_key, _keyBad, _keyOdd, Text(), _tokenBad);
                 _inValue = false;
                 _pairOffset = _position + 1;
             }
@@ -118,7 +122,7 @@ namespace XenMigration.Libxl
             _tokenBad = false;
         }
 
-        private void AddPair(string key, bool keyBad, string value, bool valueBad)
+        private void AddPair(string key, bool keyBad, bool keyOdd, string value, bool valueBad)
         {
             long index = PairCount++;
             if (index < _maxPairs)
@@ -130,6 +134,10 @@ namespace XenMigration.Libxl
             if (keyBad)
             {
                 UnkeptBadKeys.Add(_pairOffset);
+            }
+            else if (keyOdd)
+            {
+                UnkeptOddKeys.Add(_pairOffset);
             }
 
             if (valueBad)

@@ -54,6 +54,7 @@ namespace XenMigration.Qemu
         private int _currentBlock = -1;
         private bool _ignoreShared;
         private bool _disposed;
+        private bool _cutShort;
         private Exception? _fault;
         private readonly System.Threading.CancellationToken _cancel;
 
@@ -406,6 +407,9 @@ namespace XenMigration.Qemu
                 catch (VmStateDecoder.Failure f)
                 {
                     why = "the built-in description of '" + idstr + "' does not fit: " + f.Message;
+
+                    // The layout ran out of bytes where the input itself ends: the stream is cut here.
+                    _cutShort |= f.OutOfBytes && window.Length < StreamSource.DefaultBufferSize;
                 }
             }
 
@@ -456,7 +460,39 @@ namespace XenMigration.Qemu
             StoppedAt = bodyOffset;
             StopReason = string.Format(CultureInfo.InvariantCulture, "The walk stopped at section '{0}' (offset 0x{1:X}): {2}.", idstr, offset, reason);
             long rest = _source.Length >= 0 ? _source.Remaining : -1;
-            return new QemuSection(_path, offset, rest >= 0 ? Here - offset + rest : -1, kind, id, idstr, instance, version, bodyOffset, rest, false, QemuDecodeSource.None, null, null, StopReason);
+            long here = Here;
+            EndsInsideStoppedSection = !EndsLikeAStream() || _cutShort;
+            return new QemuSection(_path, offset, rest >= 0 ? here - offset + rest : -1, kind, id, idstr, instance, version, bodyOffset, rest, false, QemuDecodeSource.None, null, null, StopReason);
+        }
+
+        /// <summary>
+        /// After the walk stopped: true when the stream does not end as a whole stream does (with an
+        /// EOF record, or a JSON description after it), so the stop is the stream being cut short.
+        /// </summary>
+        public bool EndsInsideStoppedSection { get; private set; }
+
+        // A complete stream's last byte is its EOF record (0x00) or the end of its description ('}').
+        // The rest of the stream is passed over to find it (the walk has stopped anyway).
+        private bool EndsLikeAStream()
+        {
+            long rest = _source.Length >= 0 ? _source.Remaining : -1;
+            int last = -1;
+            if (rest > 0)
+            {
+                _source.Skip(rest - 1);
+                last = _source.TryRead(1, out ReadOnlySpan<byte> b) ? b[0] : -1;
+            }
+            else if (rest < 0)
+            {
+                while (_source.Peek(1).Length > 0)
+                {
+                    ReadOnlySpan<byte> chunk = _source.Peek(StreamSource.DefaultBufferSize);
+                    last = chunk[chunk.Length - 1];
+                    _source.Skip(chunk.Length);
+                }
+            }
+
+            return last == QemuFormat.Eof || last == (byte)'}';
         }
 
         // Whether a decode that took `consumed` bytes of `window` ends the section: a footer with this

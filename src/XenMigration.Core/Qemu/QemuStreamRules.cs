@@ -11,8 +11,15 @@ namespace XenMigration.Qemu
     /// </summary>
     internal static class QemuStreamRules
     {
-        public static void Check(Stream blob, IIssueSink issues)
+        public static void Check(Stream blob, long length, IIssueSink issues)
         {
+            if (length == 0)
+            {
+                // QEMU's qemu_loadvm_state reads the magic first and fails on an empty stream.
+                issues.Report(XenIssueCodes.EmulatorContextMalformed, 0, "the device-model state is empty; QEMU refuses to load it (no QEVM header)");
+                return;
+            }
+
             try
             {
                 using var reader = new QemuStreamReader(blob, leaveOpen: true);
@@ -22,9 +29,18 @@ namespace XenMigration.Qemu
                     sections++;
                 }
 
-                if (reader.StopReason is string why && issues.Describe(XenIssueCodes.EmulatorContextUnwalkable))
+                if (reader.StopReason is string why)
                 {
-                    issues.Report(XenIssueCodes.EmulatorContextUnwalkable, reader.StoppedAt ?? 0, why);
+                    // A walk that stops at the first section with the stream ending inside it is a cut
+                    // stream, which QEMU refuses; a later stop is a layout this module cannot delimit.
+                    if (sections <= 1 && reader.EndsInsideStoppedSection)
+                    {
+                        issues.Report(XenIssueCodes.EmulatorContextMalformed, reader.StoppedAt ?? 0, "the QEMU stream is cut inside its first section (there is no EOF record after it): " + why);
+                    }
+                    else if (issues.Describe(XenIssueCodes.EmulatorContextUnwalkable))
+                    {
+                        issues.Report(XenIssueCodes.EmulatorContextUnwalkable, reader.StoppedAt ?? 0, why);
+                    }
                 }
                 else if (reader.TrailingBytes is long extra && extra > 0 && issues.Describe(XenIssueCodes.EmulatorContextMalformed))
                 {

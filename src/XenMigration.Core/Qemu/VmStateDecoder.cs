@@ -22,13 +22,17 @@ namespace XenMigration.Qemu
         /// </summary>
         internal sealed class Failure : XenFormatException
         {
-            public Failure(string message, int position)
+            public Failure(string message, int position, bool outOfBytes = false)
                 : base(XenErrorIds.InvalidRecord, message, position)
             {
                 Position = position;
+                OutOfBytes = outOfBytes;
             }
 
             public int Position { get; }
+
+            /// <summary>The layout asked for more bytes than there were.</summary>
+            public bool OutOfBytes { get; }
         }
 
         /// <summary>
@@ -102,7 +106,7 @@ namespace XenMigration.Qemu
 
                 if (field.Struct is null && (long)field.Size * field.ArrayLength > body.Length - pos)
                 {
-                    throw new Failure(string.Format(CultureInfo.InvariantCulture, "field '{0}' needs {1} elements of {2} bytes, {3} bytes remain", field.Name, field.ArrayLength, field.Size, body.Length - pos), pos);
+                    throw new Failure(string.Format(CultureInfo.InvariantCulture, "field '{0}' needs {1} elements of {2} bytes, {3} bytes remain", field.Name, field.ArrayLength, field.Size, body.Length - pos), pos, outOfBytes: true);
                 }
 
                 for (int i = 0; i < field.ArrayLength; i++)
@@ -204,7 +208,7 @@ namespace XenMigration.Qemu
 
             if (field.Size > body.Length - pos)
             {
-                throw new Failure(string.Format(CultureInfo.InvariantCulture, "field '{0}' needs {1} bytes, {2} remain", field.Name, field.Size, body.Length - pos), pos);
+                throw new Failure(string.Format(CultureInfo.InvariantCulture, "field '{0}' needs {1} bytes, {2} remain", field.Name, field.Size, body.Length - pos), pos, outOfBytes: true);
             }
 
             ReadOnlySpan<byte> bytes = body.Slice(pos, field.Size);

@@ -76,6 +76,10 @@ namespace XenMigration.Rules
         public const string XenstoreDataNotTerminated = "XenstoreDataNotTerminated";
         public const string XenstoreKey = "XenstoreKey";
         public const string UnknownLibxlRecord = "UnknownLibxlRecord";
+        public const string HvmParamRefused = "HvmParamRefused";
+        public const string HvmMsrRefused = "HvmMsrRefused";
+        public const string HvmXsaveCompacted = "HvmXsaveCompacted";
+        public const string PvVcpuMsrRefused = "PvVcpuMsrRefused";
 
         // Warnings: Xen restores the image, but the spec or Xen's python verifier objects.
         public const string NonZeroPadding = "NonZeroPadding";
@@ -106,6 +110,9 @@ namespace XenMigration.Rules
         public const string EmulatorContextMalformed = "EmulatorContextMalformed";
         public const string EmulatorContextUnwalkable = "EmulatorContextUnwalkable";
         public const string TrailingData = "TrailingData";
+        public const string HvmContextEndNotEmpty = "HvmContextEndNotEmpty";
+        public const string XenstoreKeyCharacters = "XenstoreKeyCharacters";
+        public const string HvmParamDropped = "HvmParamDropped";
 #pragma warning restore CS1591
 
         private static readonly XenIssueCode[] s_all =
@@ -145,18 +152,22 @@ namespace XenMigration.Rules
             E(HvmContextStructure, "The HVM context's descriptors do not add up: an entry runs past the blob, or there is no END entry."),
             E(HvmContextHeader, "The HVM context does not start with a 24-byte HEADER entry carrying magic 0x54381286 and version 1."),
             E(HvmContextTypecode, "An HVM context entry with a typecode Xen does not define (Xen's loader rejects it)."),
-            E(HvmContextEntryLength, "An HVM context entry whose length breaks its typecode's rule (exact size, at most the current size, CPU_XSAVE and CPU_MSR rules); an END entry with a non-zero instance or length."),
+            E(HvmContextEntryLength, "An HVM context entry whose length breaks its typecode's rule (exact size, at most the current size, CPU_XSAVE and CPU_MSR rules)."),
             E(HvmContextInstance, "A per-domain HVM context entry with an instance other than 0 (PIC: 0 or 1)."),
             E(ToolstackRecord, "A TOOLSTACK record: deprecated, and Xen's restore fails on it."),
             E(BackChannelRecord, "CHECKPOINT_DIRTY_PFN_LIST or CHECKPOINT_STATE, which only travel on the COLO back channel, in an image."),
             E(UnexpectedCheckpointEnd, "CHECKPOINT_END without a preceding CHECKPOINT (Xen: \"Unexpected CHECKPOINT_END\")."),
             E(EmulatorId, "An EMULATOR_* record with an emulator id other than 0 (unknown), 1 (QEMU traditional) or 2 (QEMU upstream)."),
             E(XenstoreDataNotTerminated, "EMULATOR_XENSTORE_DATA whose last key or value is not NUL-terminated (libxl: \"Key/Val in xenstore data not NUL terminated\")."),
-            E(XenstoreKey, "An EMULATOR_XENSTORE_DATA key that is empty, starts with '/', or has characters other than ASCII letters, digits and -/_@."),
+            E(XenstoreKey, "An EMULATOR_XENSTORE_DATA key that is empty or starts with '/': libxl refuses it."),
             E(LibxcContextMissing, "A libxl stream that reaches its END without a LIBXC_CONTEXT: there is no guest memory or vCPU state, and libxl's restore fails."),
             E(LibxcContextRepeated, "A second LIBXC_CONTEXT in a libxl stream; libxl restores exactly one libxc stream."),
             E(CheckpointEndMissing, "A libxc CHECKPOINT whose libxl cycle reaches END without CHECKPOINT_END; libxl's restore fails."),
             E(UnknownLibxlRecord, "An optional libxl record of unknown type: the spec lets readers skip it, but libxl refuses every type it does not know."),
+            E(HvmParamRefused, "An HVM_PARAMS entry that Xen refuses to set, so libxenguest's restore fails (\"set HVM param ... failed\"): a deprecated index (DM_DOMAIN, MEMORY_EVENT_*, NESTEDHVM, BUFIOREQ_EVTCHN), ALTP2M (read-only since Xen 4.20; above 3 before), TIMER_MODE above 3, VIRIDIAN without its base bit or with undefined bits, ACPI_S_STATE other than 0 or 3, TRIPLE_FAULT_REASON above SHUTDOWN_MAX, NR_IOREQ_SERVER_PAGES of 0 or above 64, X87_FIP_WIDTH other than 0, 4 or 8 (hvm_allow_set_param, hvm_set_param)."),
+            E(HvmMsrRefused, "An HVM CPU_MSR entry Xen's hvm_load_cpu_msrs refuses: a non-zero reserved word, or an MSR outside the list Xen restores (SPEC_CTRL, MISC_FEATURES_ENABLES, PKRS, BNDCFGS, XSS, VIRT_SPEC_CTRL, AMD DR0-3 address masks)."),
+            E(HvmXsaveCompacted, "A CPU_XSAVE entry in compacted form (XCOMP_BV bit 63): Xen's validate_xstate refuses it."),
+            E(PvVcpuMsrRefused, "An X86_PV_VCPU_MSRS entry XEN_DOMCTL_set_vcpu_msrs refuses: a non-zero reserved field, an MSR outside the list Xen restores for PV guests (SPEC_CTRL, MISC_FEATURES_ENABLES, TSC_AUX, VIRT_SPEC_CTRL, AMD DR0-3 address masks), or more than the 12 entries Xen accepts."),
 
             W(NonZeroPadding, "Padding bytes after a record body are not zero (Xen's C readers ignore them; the spec and Xen's python verifier require zeros)."),
             W(ReservedField, "A reserved field or bit is not zero: xl optional flags, libxl options bits 2-31, libxc image header options and reserved fields, domain header, PAGE_DATA, X86_PV_INFO, vCPU records, X86_TSC_INFO, HVM_PARAMS, pfn bits 52-59, MSR policy flags."),
@@ -168,17 +179,20 @@ namespace XenMigration.Rules
             W(XlConfigNotTerminated, "The xl header's JSON configuration lacks the trailing NUL that xl writes."),
             W(XlExtraOptionalData, "The xl header's optional data has bytes after the configuration, which xl ignores."),
             W(PvInfoLength, "X86_PV_INFO longer than 8 bytes (Xen accepts it; Xen's python verifier requires exactly 8)."),
-            W(TscModeUnknown, "X86_TSC_INFO with a TSC mode other than 0-3."),
+            E(TscModeUnknown, "X86_TSC_INFO with a TSC mode other than 0-2: Xen's tsc_set_info refuses it (mode 3, PVRDTSCP, was removed in Xen 4.10)."),
             W(VerifyRecord, "A VERIFY record: a debugging stream whose later pages are compared, not restored."),
             W(EmulatorTraditional, "Emulator id 1 (QEMU traditional), which Xen 4.21 no longer supports."),
             W(XenstoreValue, "An EMULATOR_XENSTORE_DATA value with characters other than printable ASCII."),
             W(HvmContextTrailingData, "Bytes after the HVM context's END entry (Xen's loader ignores them)."),
             W(HvmContextDuplicate, "The same HVM context typecode and instance twice (the later one wins)."),
             W(HvmContextEmptyXsave, "An empty CPU_XSAVE entry, as Xen before 4.12 could write (tolerated)."),
-            W(EmulatorContextMalformed, "An EMULATOR_CONTEXT body that is not a well-formed QEMU migration stream (wrong magic or version, a malformed or truncated record, bytes after its EOF); QEMU would refuse to load it."),
+            W(EmulatorContextMalformed, "An EMULATOR_CONTEXT body that is not a well-formed QEMU migration stream (empty, wrong magic or version, a malformed or truncated record, cut inside its first section, bytes after its EOF); QEMU would refuse to load it."),
             I(EmulatorContextUnwalkable, "An EMULATOR_CONTEXT body whose QEMU stream could not be walked to its end: a device section that neither the built-in table nor a section footer delimits (the state may be fine; this module cannot check it)."),
             W(CheckpointInFile, "A CHECKPOINT record in a saved file: checkpointed (Remus/COLO) streams are sent live to a secondary; xl restore of a plain save refuses them (\"Found checkpoint in non-checkpointed stream\")."),
             W(TrailingData, "Bytes after the final END (Xen stops reading at END)."),
+            W(HvmContextEndNotEmpty, "The HVM context's END entry has a non-zero instance or length: Xen's loader stops at END without reading either."),
+            W(XenstoreKeyCharacters, "An EMULATOR_XENSTORE_DATA key with characters other than ASCII letters, digits and -/_@ (spaces, '..', non-ASCII): libxl writes it anyway and ignores the result, so the node may be missing after restore."),
+            I(HvmParamDropped, "An HVM_PARAMS entry libxenguest's restore drops without setting (PAE_ENABLED, obsolete)."),
         };
 
         /// <summary>Every rule, errors first.</summary>

@@ -36,6 +36,12 @@ namespace XenMigration.Verification
         /// files (regular files), not for pipes.
         /// </summary>
         public bool SourceIsFile { get; set; }
+
+        /// <summary>
+        /// Walk the device model's QEMU state (EMULATOR_CONTEXT) too (the default). A converter that
+        /// copied the state verbatim turns it off: it checks what it wrote, not what it only copied.
+        /// </summary>
+        public bool CheckEmulatorState { get; set; } = true;
     }
 
     /// <summary>
@@ -283,10 +289,10 @@ namespace XenMigration.Verification
                     case XenRecordType.EmulatorContext:
                         HvmOnly(r);
                         LibxlRules.CheckEmulatorId(r, ((EmulatorContextRecord)r).EmulatorId, _issues);
-                        if (r.PayloadLength > 0)
+                        if (_options.CheckEmulatorState)
                         {
                             using Stream payload = r.OpenPayload();
-                            QemuStreamRules.Check(payload, _issues.ForPayload(r));
+                            QemuStreamRules.Check(payload, r.PayloadLength, _issues.ForPayload(r));
                         }
 
                         return;

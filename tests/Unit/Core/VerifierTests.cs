@@ -176,11 +176,27 @@ public class VerifierTests
         var unterminated = Libxl(XenGuestType.Hvm, after: w => w.WriteRecord(LibxlFormat.EmulatorXenstoreData, new ByteBuilder().U32(2).U32(0).Text("physmap/1/name\0vga", false).ToArray()));
         AssertIssue(unterminated, C.XenstoreDataNotTerminated, OffsetOf(unterminated, XenRecordType.EmulatorXenstoreData));
 
-        foreach (string key in new[] { "/local/domain/0/x", "bad key", "" })
+        // libxl refuses only empty keys and keys starting with '/' (an error); other odd characters
+        // it writes anyway, so they are a warning and the image is valid.
+        foreach (string key in new[] { "/local/domain/0/x", "" })
         {
             var bad = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, new[] { new KeyValuePair<string, string>(key, "1") }));
             AssertIssue(bad, C.XenstoreKey, OffsetOf(bad, XenRecordType.EmulatorXenstoreData));
         }
+
+        foreach (string key in new[] { "bad key", "a/../b", "caf\u00e9" })
+        {
+            var odd = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, new[] { new KeyValuePair<string, string>(key, "1") }));
+            AssertIssue(odd, C.XenstoreKeyCharacters, OffsetOf(odd, XenRecordType.EmulatorXenstoreData));
+            Assert.True(Verify(odd).IsValid);
+        }
+
+        // An empty EMULATOR_CONTEXT, or one cut inside its first section, is a stream QEMU refuses.
+        var empty = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, Array.Empty<byte>()));
+        AssertIssue(empty, C.EmulatorContextMalformed, OffsetOf(empty, XenRecordType.EmulatorContext) + 16);
+        byte[] devices = File.ReadAllBytes(Fixtures.QemuDevicesState);
+        var cutFirst = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorContext(EmulatorKind.QemuUpstream, 0, devices.AsSpan(0, 40).ToArray()));
+        Assert.Contains(Verify(cutFirst).Issues, i => i.Code == C.EmulatorContextMalformed && i.Message.Contains("first section", StringComparison.Ordinal));
 
         var value = Libxl(XenGuestType.Hvm, after: w => w.WriteEmulatorXenstoreData(EmulatorKind.QemuUpstream, 0, new[] { new KeyValuePair<string, string>("a/b", "x\ty") }));
         AssertIssue(value, C.XenstoreValue, OffsetOf(value, XenRecordType.EmulatorXenstoreData));
@@ -356,8 +372,106 @@ public class VerifierTests
         var tscReserved = Bare(XenGuestType.Hvm, 3, w => { HvmBody(w); w.WriteRecord(LibxcFormat.X86TscInfo, new ByteBuilder().U32(0).U32(1).U64(1).U32(1).U32(5).ToArray()); });
         AssertIssue(tscReserved, C.ReservedField, OffsetOf(tscReserved, XenRecordType.TscInfo, 1) + 28);
 
-        var tscMode = Bare(XenGuestType.Hvm, 3, w => { HvmBody(w); w.WriteTscInfo((TscMode)7, 1, 1, 1); });
-        AssertIssue(tscMode, C.TscModeUnknown, OffsetOf(tscMode, XenRecordType.TscInfo, 1) + 8);
+        // tsc_set_info refuses modes above 2 (3, PVRDTSCP, was removed in Xen 4.10): restore fails.
+        foreach (TscMode mode in new[] { TscMode.PvRdtscp, (TscMode)7 })
+        {
+            var tscMode = Bare(XenGuestType.Hvm, 3, w => { HvmBody(w); w.WriteTscInfo(mode, 1, 1, 1); });
+            AssertIssue(tscMode, C.TscModeUnknown, OffsetOf(tscMode, XenRecordType.TscInfo, 1) + 8);
+            Assert.False(Verify(tscMode).IsValid);
+        }
+    }
+
+    // ---- HVM params Xen refuses to set (hvm_allow_set_param, hvm_set_param) ---------------------
+
+    [Theory]
+    [InlineData(13UL, 1UL)]                    // DM_DOMAIN: deprecated
+    [InlineData(24UL, 1UL)]                    // NESTEDHVM: deprecated
+    [InlineData(26UL, 5UL)]                    // BUFIOREQ_EVTCHN: deprecated
+    [InlineData(35UL, 1UL)]                    // ALTP2M: read-only
+    [InlineData(10UL, 4UL)]                    // TIMER_MODE above 3
+    [InlineData(9UL, 0x2UL)]                   // VIRIDIAN without base+freq
+    [InlineData(9UL, 0x10001UL)]               // VIRIDIAN with an undefined bit
+    [InlineData(14UL, 1UL)]                    // ACPI_S_STATE 1
+    [InlineData(31UL, 6UL)]                    // TRIPLE_FAULT_REASON above SHUTDOWN_MAX
+    [InlineData(33UL, 0UL)]                    // NR_IOREQ_SERVER_PAGES 0
+    [InlineData(33UL, 65UL)]                   // ... above 64
+    [InlineData(36UL, 2UL)]                    // X87_FIP_WIDTH 2
+    public void HvmParamsXenRefusesToSetFailTheRestore(ulong index, ulong value)
+    {
+        var data = Bare(XenGuestType.Hvm, 3, w => { HvmBody(w); w.WriteHvmParams(new[] { new KeyValuePair<ulong, ulong>(index, value) }); });
+        AssertIssue(data, C.HvmParamRefused, OffsetOf(data, XenRecordType.HvmParams, 1) + 16);
+        Assert.False(Verify(data).IsValid);
+    }
+
+    [Theory]
+    [InlineData(9UL, 0x1FFFUL)]
+    [InlineData(10UL, 3UL)]
+    [InlineData(14UL, 3UL)]
+    [InlineData(33UL, 64UL)]
+    [InlineData(36UL, 8UL)]
+    public void HvmParamsXenAcceptsAreValid(ulong index, ulong value)
+    {
+        var data = Bare(XenGuestType.Hvm, 3, w => { HvmBody(w); w.WriteHvmParams(new[] { new KeyValuePair<ulong, ulong>(index, value) }); });
+        Assert.DoesNotContain(Verify(data).Issues, i => i.Code == C.HvmParamRefused);
+        Assert.True(Verify(data).IsValid, string.Join("; ", Verify(data).Issues));
+    }
+
+    [Fact]
+    public void PaeEnabledIsDroppedByTheRestoreNotRefused()
+    {
+        var data = Bare(XenGuestType.Hvm, 3, w => { HvmBody(w); w.WriteHvmParams(new[] { new KeyValuePair<ulong, ulong>(4, 1) }); });
+        AssertIssue(data, C.HvmParamDropped, OffsetOf(data, XenRecordType.HvmParams, 1) + 16);
+        Assert.True(Verify(data, strict: true).IsValid);
+    }
+
+    // ---- MSRs and XSAVE that Xen's loaders refuse --------------------------------------------
+
+    [Fact]
+    public void HvmMsrsAndXsaveXenRefuses()
+    {
+        byte[] good = ImageBuilder.HvmContextBlob(1);
+        var entries = XenMigration.HvmContext.HvmContextWalk.Entries(good);
+        int end = entries[^1].Offset;
+        byte[] Msr(uint index, uint reserved) => Splice(good, end, 0, new ByteBuilder().U16(20).U16(0).U32(24).U32(1).U32(0).U32(index).U32(reserved).U64(1).ToArray());
+
+        AssertContextIssue(Msr(0x48, 7), C.HvmMsrRefused, end + 8 + 8 + 4);        // reserved word: -EOPNOTSUPP
+        AssertContextIssue(Msr(0x10, 0), C.HvmMsrRefused, end + 8 + 8);            // TSC: not restored, -ENXIO
+        Assert.True(VerifyContext(Msr(0xDA0, 0)).IsValid, "XSS is one Xen restores: " + string.Join("; ", VerifyContext(Msr(0xDA0, 0)).Issues));
+
+        var xsave = new ByteBuilder().U64(7).U64(7).U64(7).Zeros(512).U64(3).U64(0x8000000000000003UL).Zeros(48).ToArray();
+        byte[] compacted = Splice(good, end, 0, new ByteBuilder().U16(16).U16(0).U32((uint)xsave.Length).Bytes(xsave).ToArray());
+        AssertContextIssue(compacted, C.HvmXsaveCompacted, end + 8 + 24 + 512 + 8);
+
+        // An END entry with a length or instance: Xen's loader stops there without reading them.
+        byte[] endLength = Splice(good, end, 8, new ByteBuilder().U16(0).U16(1).U32(8).Zeros(8).ToArray());
+        AssertContextIssue(endLength, C.HvmContextEndNotEmpty, end);
+        Assert.True(VerifyContext(endLength).IsValid, string.Join("; ", VerifyContext(endLength).Issues));
+    }
+
+    [Fact]
+    public void PvMsrsXenRefuses()
+    {
+        byte[] Msrs(params (uint Index, uint Reserved)[] msrs)
+        {
+            var b = new ByteBuilder();
+            foreach ((uint index, uint reserved) in msrs)
+            {
+                b.U32(index).U32(reserved).U64(1);
+            }
+
+            byte[] blob = b.ToArray();
+            return Bare(XenGuestType.Pv, 3, w => PvBody(w, vcpus: v => { Vcpu0(v); v.WritePvVcpu(LibxcFormat.X86PvVcpuMsrs, 0, blob); }));
+        }
+
+        long Payload(byte[] data) => ReadAllLenient(data).First(r => r.Type == XenRecordType.PvVcpuMsrs).PayloadOffset;
+
+        byte[] reserved = Msrs((0x48, 1));
+        AssertIssue(reserved, C.PvVcpuMsrRefused, Payload(reserved) + 4);
+        byte[] unknown = Msrs((0x140, 0), (0x10, 0));
+        AssertIssue(unknown, C.PvVcpuMsrRefused, Payload(unknown) + 16);
+        byte[] many = Msrs(Enumerable.Repeat((0x48u, 0u), 13).ToArray());
+        AssertIssue(many, C.PvVcpuMsrRefused, OffsetOf(many, XenRecordType.PvVcpuMsrs));
+        Assert.True(Verify(Msrs((0x48, 0), (0xC0000103, 0))).IsValid);
     }
 
     // ---- PAGE_DATA ----------------------------------------------------------------------------
@@ -488,8 +602,6 @@ public class VerifierTests
         byte[] msr = Splice(good, entries[^1].Offset, 0, new ByteBuilder().U16(20).U16(0).U32(24).U32(2).U32(0).U32(0x48).U32(0).U64(0).ToArray());
         AssertContextIssue(msr, C.HvmContextEntryLength, entries[^1].Offset);
 
-        byte[] endLength = Splice(good, entries[^1].Offset, 8, new ByteBuilder().U16(0).U16(0).U32(8).Zeros(8).ToArray());
-        AssertContextIssue(endLength, C.HvmContextEntryLength, entries[^1].Offset);
 
         // With the domain config, per-vCPU instances are checked against max_vcpus (2).
         var three = ImageBuilder.Build(new ImageSpec { Vcpus = 3, ParamsBeforeContext = true });
