@@ -25,4 +25,20 @@ public static class Fixtures
     public static string ModuleManifest => Path.Combine(RepoRoot, "out", "XenMigration", "XenMigration.psd1");
 
     public static string Samples => Path.Combine(RepoRoot, "samples");
+
+    /// <summary>
+    /// pwsh.dll of the tool manifest's PowerShell, to run as "dotnet pwsh.dll" in one process ("dotnet
+    /// pwsh" runs it as a child of the CLI, which then receives the signals a test sends).
+    /// </summary>
+    public static string PwshDll
+    {
+        get
+        {
+            string manifest = File.ReadAllText(Path.Combine(RepoRoot, ".config", "dotnet-tools.json"));
+            string version = System.Text.Json.JsonDocument.Parse(manifest).RootElement.GetProperty("tools").GetProperty("powershell").GetProperty("version").GetString()!;
+            string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            string tools = Path.Combine(packages, "powershell", version, "tools");
+            return Directory.GetFiles(tools, "pwsh.dll", SearchOption.AllDirectories).OrderBy(f => f.Contains($"{Path.DirectorySeparatorChar}unix{Path.DirectorySeparatorChar}", StringComparison.Ordinal) == OperatingSystem.IsWindows()).First();
+        }
+    }
 }

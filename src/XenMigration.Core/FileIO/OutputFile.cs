@@ -21,6 +21,10 @@ namespace XenMigration.FileIO
         Exists,
         /// <summary>It is read-only and replacing it was not forced.</summary>
         ReadOnly,
+        /// <summary>It names no file (the path ends with a directory separator).</summary>
+        NoFileName,
+        /// <summary>Writing it failed (the disk is full, the file system went away, ...); nothing was committed.</summary>
+        WriteFailed,
     }
 
     /// <summary>A refusal to write a destination, with its reason.</summary>
@@ -28,7 +32,13 @@ namespace XenMigration.FileIO
     {
         /// <summary>Creates the exception.</summary>
         public DestinationException(DestinationProblem problem, string destination, string message)
-            : base(message)
+            : this(problem, destination, message, null)
+        {
+        }
+
+        /// <summary>Creates the exception with its cause.</summary>
+        public DestinationException(DestinationProblem problem, string destination, string message, Exception? innerException)
+            : base(message, innerException)
         {
             Problem = problem;
             Destination = destination;
@@ -67,6 +77,11 @@ namespace XenMigration.FileIO
             if (options is null)
             {
                 throw new ArgumentNullException(nameof(options));
+            }
+
+            if (destination.Length > 0 && (destination[destination.Length - 1] == Path.DirectorySeparatorChar || destination[destination.Length - 1] == Path.AltDirectorySeparatorChar))
+            {
+                throw Refuse(DestinationProblem.NoFileName, destination, "The destination '{0}' ends with a directory separator: it names a folder, not a file.");
             }
 
             // By identity (device and inode), not by name: a symlink, symlinked folder or hard link

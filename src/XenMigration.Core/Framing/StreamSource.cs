@@ -287,11 +287,12 @@ namespace XenMigration.Framing
                 _pos += (int)done;
             }
 
-            if (done < count && CanSeek && KernelCopy.IsAvailable && _stream is FileStream input && destination is FileStream output)
+            FileStream? output = destination as FileStream ?? (destination as IFileBacked)?.File;
+            if (done < count && CanSeek && KernelCopy.IsAvailable && _stream is FileStream input && output is not null)
             {
                 // The buffer is empty here. Flush what the output buffered, copy in the kernel at
                 // explicit offsets, then move both streams past the copied range.
-                output.Flush();
+                destination.Flush();
                 long at = Position;
                 long copied = KernelCopy.Copy(input.SafeFileHandle, _origin + at, output.SafeFileHandle, output.Position, count - done);
                 if (copied > 0)

@@ -17,6 +17,7 @@ namespace XenMigration.Commands
     public sealed class ConvertToXenStreamV2Command : InputFileCmdlet
     {
         private int _inputs;
+        private bool _destinationIsFolder;
 
         /// <summary>The file to write (one input only). An existing directory receives a file of the input's name.</summary>
         [Parameter(Position = 1)]
@@ -92,7 +93,7 @@ namespace XenMigration.Commands
                 return;
             }
 
-            if (++_inputs > 1 && Destination is not null && !Directory.Exists(destination))
+            if (++_inputs > 1 && Destination is not null && !_destinationIsFolder)
             {
                 WriteError(ErrorRecords.Create(new ArgumentException("-Destination names a single file but several inputs were given; use -DestinationFolder."), "DestinationTakesOneFile", ErrorCategory.InvalidArgument, path));
                 return;
@@ -175,7 +176,19 @@ namespace XenMigration.Commands
             }
 
             string target = OutputFiles.Resolve(this, Destination!);
-            return Directory.Exists(target) ? System.IO.Path.Combine(target, System.IO.Path.GetFileName(input)) : target;
+            if (EndsInSeparator(Destination!))
+            {
+                // "out/" names a folder, as with Copy-Item: create it and keep the input's name.
+                Directory.CreateDirectory(target);
+                _destinationIsFolder = true;
+                return System.IO.Path.Combine(target, System.IO.Path.GetFileName(input));
+            }
+
+            _destinationIsFolder = Directory.Exists(target);
+            return _destinationIsFolder ? System.IO.Path.Combine(target, System.IO.Path.GetFileName(input)) : target;
         }
+
+        private static bool EndsInSeparator(string path) =>
+            path.EndsWith("/", StringComparison.Ordinal) || path.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal);
     }
 }

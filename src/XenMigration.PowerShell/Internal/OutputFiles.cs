@@ -63,6 +63,8 @@ namespace XenMigration.Commands
                 DestinationProblem.NotRegularFile => ("DestinationNotRegularFile", ErrorCategory.InvalidArgument, string.Empty),
                 DestinationProblem.DanglingLink => ("DestinationIsDanglingLink", ErrorCategory.InvalidArgument, string.Empty),
                 DestinationProblem.Exists => ("NoClobber", ErrorCategory.ResourceExists, " (-NoClobber)"),
+                DestinationProblem.NoFileName => ("DestinationHasNoFileName", ErrorCategory.InvalidArgument, " Name a file, or use -DestinationFolder."),
+                DestinationProblem.WriteFailed => ("FileWriteError", ErrorCategory.WriteError, " Nothing was written; free space or choose another destination."),
                 _ => ("FileOpenFailure", ErrorCategory.OpenError, " Use -Force to replace it."),
             };
             var record = new ErrorRecord(ex, id, category, ex.Destination);

@@ -123,6 +123,114 @@ public class WriterDestinationTests
     }
 }
 
+/// <summary>What a replaced or new file looks like afterwards, and odd destination names.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public class WriterFileAttributeTests
+{
+    private const string Convert = "XenMigration.Commands.ConvertToXenStreamV2Command";
+
+    private static string Legacy(TempDir dir) => dir.File("in.legacy", LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Hvm }));
+
+    [SkippableFact]
+    public void AReplacedFileKeepsItsModeAndTheTemporaryFileIsPrivate()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "POSIX modes");
+        using var dir = new TempDir();
+        string input = Legacy(dir);
+        string destination = dir.File("out.save", new byte[] { 1 });
+        File.SetUnixFileMode(destination, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", destination)).AssertNoErrors();
+        Assert.True(File.ReadAllBytes(destination).Length > 1);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(destination));
+
+        // A group-readable file stays group-readable (the temporary file's 0600 is not carried over).
+        File.SetUnixFileMode(destination, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", destination)).AssertNoErrors();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(destination));
+
+        using var writer = AtomicFileWriter.Create(dir.Combine("private.dump"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(writer.TempPath));
+    }
+
+    [SkippableFact]
+    public void ANewFileGetsTheUmaskModeNotThePrivateOne()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "POSIX modes");
+        using var dir = new TempDir();
+        string input = Legacy(dir);
+        string reference = dir.Combine("reference");
+        File.WriteAllBytes(reference, new byte[1]);   // what any program gets under this umask
+        string destination = dir.Combine("new.save");
+        PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", destination)).AssertNoErrors();
+        Assert.Equal(File.GetUnixFileMode(reference), File.GetUnixFileMode(destination));
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(218)]
+    [InlineData(240)]
+    [InlineData(255)]
+    public void LongDestinationNamesAreWritten(int length)
+    {
+        // The temporary name adds a dot, a GUID and ".tmp" to the name: it must still fit NAME_MAX.
+        using var dir = new TempDir();
+        string input = Legacy(dir);
+        string destination = dir.Combine(new string('n', length - 5) + ".save");
+        var r = PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", destination));
+        r.AssertNoErrors();
+        Assert.True(File.Exists(destination));
+        Assert.Single(Directory.GetFiles(dir.Path), f => f == destination);
+    }
+
+    [Fact]
+    public void ADestinationEndingInASeparatorIsAFolderCreatedOnDemand()
+    {
+        using var dir = new TempDir();
+        string input = Legacy(dir);
+        var r = PsHost.Run("$null = $ExecutionContext.SessionState.Path.SetLocation($d); ConvertTo-XenStreamV2 -LiteralPath $in -Destination ./newdir/ -GuestType Hvm -PassThru", ("in", input), ("d", dir.Path));
+        r.AssertNoErrors();
+        string expected = Path.Combine(dir.Path, "newdir", "in.legacy");
+        Assert.Equal(expected, Assert.Single(r.Objects<FileInfo>()).FullName);
+        Assert.True(File.Exists(expected));
+    }
+
+    [SkippableTheory]
+    [InlineData("TERM")]
+    [InlineData("HUP")]
+    public void AnEndSignalRemovesTheTemporaryFile(string signal)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "POSIX signals");
+        using var dir = new TempDir();
+        // Large enough that the conversion is still running when the signal arrives.
+        string input = dir.File("big.legacy", LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Hvm, Pages = 60000, BatchSize = 1024 }));
+        string destination = dir.Combine("out.save");
+        string script = "Import-Module -Name $env:XM_MODULE; ConvertTo-XenStreamV2 -LiteralPath $env:XM_IN -Destination $env:XM_OUT -GuestType Hvm";
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, WorkingDirectory = Fixtures.RepoRoot, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in new[] { Fixtures.PwshDll, "-NoProfile", "-NonInteractive", "-Command", script })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["XM_MODULE"] = Fixtures.ModuleManifest;
+        psi.Environment["XM_IN"] = input;
+        psi.Environment["XM_OUT"] = destination;
+        using var p = Process.Start(psi)!;
+        var watch = Stopwatch.StartNew();
+        string[] temps = [];
+        while (temps.Length == 0 && !p.HasExited && watch.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            temps = AtomicFileWriter.FindLeftovers(destination);
+            Thread.Sleep(2);
+        }
+
+        Skip.If(temps.Length == 0, "the conversion finished before the temporary file was seen");
+        Process.Start("kill", ["-" + signal, p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        Assert.True(p.WaitForExit(60_000), "pwsh did not end after SIG" + signal);
+        Assert.Empty(AtomicFileWriter.FindLeftovers(destination));
+        Assert.False(File.Exists(destination));
+    }
+}
+
 /// <summary>Writers on a full disk: an error, and no temporary file left behind.</summary>
 public class FullDiskTests
 {
@@ -142,6 +250,8 @@ public class FullDiskTests
             var r = PsHost.Run("ConvertTo-XenStreamV2 -LiteralPath $in -Destination $out -GuestType Hvm", ("in", input), ("out", Path.Combine(mount, "out.save")));
             var e = Assert.Single(r.Errors);
             Assert.Contains("space", e.Exception.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal("FileWriteError,XenMigration.Commands.ConvertToXenStreamV2Command", e.FullyQualifiedErrorId);
+            Assert.Equal(Path.Combine(mount, "out.save"), e.TargetObject);
             Assert.Empty(Directory.GetFileSystemEntries(mount));
 
             var x = PsHost.Run(
