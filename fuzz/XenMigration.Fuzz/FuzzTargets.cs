@@ -21,7 +21,7 @@ public static class FuzzTargets
     public static IReadOnlyDictionary<string, Action<Stream>> All { get; } = new Dictionary<string, Action<Stream>>(StringComparer.OrdinalIgnoreCase)
     {
         // The streaming reader over xl/libxl/libxc images, with the verifier's checks (HVM context walk included).
-        ["stream"] = s => Expect(() => XenStreamVerifier.Verify(s, new XenStreamVerifierOptions(), leaveOpen: true)),
+        ["stream"] = s => Expect(() => XenStreamVerifier.Verify(s, new XenStreamVerifierOptions(), leaveOpen: true), LengthOf(s)),
         // The reader alone, as Get-XenStreamRecord uses it, reading every payload it exposes.
         ["records"] = s => Expect(() =>
         {
@@ -37,7 +37,7 @@ public static class FuzzTargets
                     }
                 }
             }
-        }),
+        }, LengthOf(s)),
         // The legacy converter, both guest types, width detected.
         ["legacy"] = s =>
         {
@@ -46,7 +46,7 @@ public static class FuzzTargets
             foreach (var guest in new[] { XenGuestType.Pv, XenGuestType.Hvm })
             {
                 copy.Position = 0;
-                Expect(() => LegacyStreamConverter.Convert(copy, Stream.Null, new LegacyConversionOptions { GuestType = guest }));
+                Expect(() => LegacyStreamConverter.Convert(copy, Stream.Null, new LegacyConversionOptions { GuestType = guest }), copy.Length);
             }
         },
         // QEMU streams and their containers (libvirt, Xen DeviceModelRecord0002), collecting one page
@@ -56,7 +56,7 @@ public static class FuzzTargets
             var options = new QemuStreamReaderOptions { Memory = QemuMemoryRequest.Physical(0, 8192) };
             using QemuImage image = QemuImage.Open(s, leaveOpen: true, options);
             image.Reader.ReadMemory();
-        }),
+        }, LengthOf(s)),
         // An HVM context blob, every entry decoded (the verifier's walk is in "stream").
         ["hvmcontext"] = s => Expect(() =>
         {
@@ -66,7 +66,7 @@ public static class FuzzTargets
             {
                 _ = entry.Summary;
             }
-        }),
+        }, LengthOf(s)),
         // Xenstore migration dumps.
         ["xenstore"] = s => Expect(() =>
         {
@@ -74,11 +74,15 @@ public static class FuzzTargets
             while (reader.ReadNext() is not null)
             {
             }
-        }),
+        }, LengthOf(s)),
     };
 
-    private static void Expect(Action read)
+    /// <summary>Memory a read may allocate: fixed buffers plus a small multiple of the input (issue 18).</summary>
+    public const long FixedAllocation = 64L << 20, AllocationPerInputByte = 32;
+
+    private static void Expect(Action read, long inputLength = 0)
     {
+        long before = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             read();
@@ -87,5 +91,17 @@ public static class FuzzTargets
         {
             // The documented refusal of bad input.
         }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        if (allocated > FixedAllocation + (AllocationPerInputByte * inputLength))
+        {
+            // Memory out of proportion to the input is a finding, like a crash.
+            throw new AllocationCapException(string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0:N0} bytes allocated for {1:N0} bytes of input", allocated, inputLength));
+        }
     }
+
+    private static long LengthOf(Stream s) => s.CanSeek ? s.Length : 0;
 }
+
+/// <summary>A read allocated memory out of proportion to its input: a finding, like a crash.</summary>
+public sealed class AllocationCapException(string message) : Exception(message);

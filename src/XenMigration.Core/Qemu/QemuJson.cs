@@ -13,25 +13,41 @@ namespace XenMigration.Qemu
     /// </summary>
     /// <remarks>
     /// Memory stays a small multiple of the text: objects are lists of members (not hash tables),
-    /// and the text may hold at most one value per <see cref="CharsPerValue"/> characters (QEMU's
-    /// descriptions have one per 13 to 15), so a description made of tiny values is refused rather
+    /// member names and type names QEMU writes are shared strings, and every value is charged what it
+    /// costs in memory against a budget of <see cref="BytesPerChar"/> bytes per character of text
+    /// (QEMU's own descriptions cost 2 to 3), so a description made of tiny values is refused rather
     /// than turned into millions of objects.
     /// </remarks>
     internal sealed class QemuJson
     {
         private const int MaxDepth = Limits.MaxJsonDepth;
 
-        /// <summary>The densest text accepted: one value per this many characters (plus a margin).</summary>
-        public const int CharsPerValue = 6;
+        /// <summary>The memory the parsed values may cost, per character of text (plus a margin).</summary>
+        public const int BytesPerChar = 5;
+
+        // What the parsed values cost on a 64-bit runtime (headers, fields, list slots), roughly.
+        private const int ObjectCost = 32, MemberCost = 40, ArrayCost = 48, ElementCost = 8, StringCost = 32, BoxCost = 24;
+
+        // Names QEMU writes over and over: shared, not allocated per occurrence.
+        private static readonly string[] s_shared =
+        {
+            "name", "type", "size", "array_len", "index", "version", "fields", "subsections", "struct", "vmsd_name",
+            "instance_id", "devices", "page_size", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+            "int64", "bool", "buffer", "unused_buffer", "bitmap", "timer", "uint32 as uint16", "int32 equal",
+            "int32 le", "uint8 equal", "uint16 equal", "uint32 equal", "uint64 equal", "float64", "cpu_common",
+            "parent_obj", "tmp", "unknown",
+        };
+
+        private static readonly object s_true = true, s_false = false;
 
         private readonly string _text;
-        private long _valuesLeft;
+        private long _budget;
         private int _pos;
 
         private QemuJson(string text)
         {
             _text = text;
-            _valuesLeft = 8192 + (text.Length / CharsPerValue);
+            _budget = 65536 + ((long)BytesPerChar * text.Length);
         }
 
         /// <summary>Parses one JSON value that must span the whole text.</summary>
@@ -50,13 +66,17 @@ namespace XenMigration.Qemu
             return value;
         }
 
+        private void Charge(long bytes)
+        {
+            _budget -= bytes;
+            if (_budget < 0)
+            {
+                throw Error(string.Format(CultureInfo.InvariantCulture, "more values than a description of {0} characters can hold (they would take over {1} bytes per character)", _text.Length, BytesPerChar));
+            }
+        }
+
         private object? Value(int depth)
         {
-            if (--_valuesLeft < 0)
-            {
-                throw Error(string.Format(CultureInfo.InvariantCulture, "more values than a description of {0} characters can hold (one per {1} characters)", _text.Length, CharsPerValue));
-            }
-
             if (depth > MaxDepth)
             {
                 throw Error("nesting deeper than " + MaxDepth.ToString(CultureInfo.InvariantCulture));
@@ -78,10 +98,10 @@ namespace XenMigration.Qemu
                     return String();
                 case 't':
                     Literal("true");
-                    return true;
+                    return s_true;
                 case 'f':
                     Literal("false");
-                    return false;
+                    return s_false;
                 case 'n':
                     Literal("null");
                     return null;
@@ -97,6 +117,7 @@ namespace XenMigration.Qemu
 
         private QemuJsonObject Object(int depth)
         {
+            Charge(ObjectCost);
             var result = new QemuJsonObject();
             _pos++;
             SkipSpace();
@@ -115,6 +136,7 @@ namespace XenMigration.Qemu
                 }
 
                 string key = String();
+                Charge(MemberCost);
                 SkipSpace();
                 Expect(':');
                 SkipSpace();
@@ -135,6 +157,7 @@ namespace XenMigration.Qemu
 
         private List<object?> Array(int depth)
         {
+            Charge(ArrayCost);
             var result = new List<object?>();
             _pos++;
             SkipSpace();
@@ -147,6 +170,7 @@ namespace XenMigration.Qemu
             while (true)
             {
                 SkipSpace();
+                Charge(ElementCost);
                 result.Add(Value(depth + 1));
                 SkipSpace();
                 char c = Next();
@@ -165,12 +189,37 @@ namespace XenMigration.Qemu
         private string String()
         {
             _pos++;
+            // Most strings have no escapes: taken from the text in one piece, or shared.
+            int end = _pos;
+            while (end < _text.Length && _text[end] != '"' && _text[end] != '\\' && _text[end] >= 0x20)
+            {
+                end++;
+            }
+
+            if (end < _text.Length && _text[end] == '"')
+            {
+                int length = end - _pos;
+                int start = _pos;
+                _pos = end + 1;
+                foreach (string known in s_shared)
+                {
+                    if (known.Length == length && string.CompareOrdinal(_text, start, known, 0, length) == 0)
+                    {
+                        return known;
+                    }
+                }
+
+                Charge(StringCost + (2L * length));
+                return _text.Substring(start, length);
+            }
+
             var sb = new StringBuilder();
             while (true)
             {
                 char c = Next();
                 if (c == '"')
                 {
+                    Charge(StringCost + (2L * sb.Length));
                     return sb.ToString();
                 }
 
@@ -213,6 +262,7 @@ namespace XenMigration.Qemu
 
         private object Number()
         {
+            Charge(BoxCost);
             int start = _pos;
             if (Peek() == '-')
             {
@@ -289,7 +339,7 @@ namespace XenMigration.Qemu
     /// <summary>A JSON object: its members in order, looked up by name (descriptions have a few per object).</summary>
     internal sealed class QemuJsonObject
     {
-        private readonly List<KeyValuePair<string, object?>> _members = new List<KeyValuePair<string, object?>>(4);
+        private List<KeyValuePair<string, object?>>? _members;   // null for {} (no list for an empty object)
 
         public object? this[string key] => TryGetValue(key, out object? value) ? value : throw new KeyNotFoundException(key);
 
@@ -297,6 +347,12 @@ namespace XenMigration.Qemu
 
         public bool TryGetValue(string key, out object? value)
         {
+            if (_members is null)
+            {
+                value = null;
+                return false;
+            }
+
             foreach (KeyValuePair<string, object?> m in _members)
             {
                 if (string.Equals(m.Key, key, StringComparison.Ordinal))
@@ -313,6 +369,7 @@ namespace XenMigration.Qemu
         // A repeated name keeps the last value, as a dictionary would.
         internal void Set(string key, object? value)
         {
+            _members ??= new List<KeyValuePair<string, object?>>(4);
             for (int i = 0; i < _members.Count; i++)
             {
                 if (string.Equals(_members[i].Key, key, StringComparison.Ordinal))

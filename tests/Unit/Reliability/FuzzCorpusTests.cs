@@ -25,8 +25,40 @@ public class FuzzCorpusTests
         ["qemu/xen-devices.qemu"] = () => File.ReadAllBytes(Fixtures.QemuDevicesState),
         ["qemu/compress.qevm"] = () => File.ReadAllBytes(QemuFixtures.PathOf("pc-7.2-compress.qevm")),
         ["qemu/libvirt-devices.save"] = () => LibvirtImage(File.ReadAllBytes(Fixtures.QemuDevicesState)),
+        ["qemu/description.qevm"] = DescriptionSeed,
+        ["qemu/blocklists.qevm"] = BlockListSeed,
         ["qemu/devicemodelrecord.bin"] = () => "DeviceModelRecord0002"u8.ToArray().Concat(BitConverter.GetBytes(new FileInfo(Fixtures.QemuDevicesState).Length is long n ? (uint)n : 0)).Concat(File.ReadAllBytes(Fixtures.QemuDevicesState)).ToArray(),
     };
+
+    // A device decoded by its JSON description: scalars, arrays (one of zero-size elements), a struct array.
+    private static byte[] DescriptionSeed()
+    {
+        string inner = "{\"vmsd_name\":\"elt\",\"version\":1,\"fields\":[" + QemuStreamBuilder.Field("a", "uint16", 2) + "," + QemuStreamBuilder.Field("b", "uint8", 1, 2) + "]}";
+        string description = QemuStreamBuilder.Description("dev", 0, 3,
+            QemuStreamBuilder.Field("x", "uint32", 4),
+            QemuStreamBuilder.Field("v", "uint64", 8, 3),
+            QemuStreamBuilder.Field("z", "uint8", 0, 1000),
+            QemuStreamBuilder.Field("s", "struct", 4, 2, inner),
+            QemuStreamBuilder.Field("buf", "buffer", 6));
+        byte[] body = Enumerable.Range(1, 4 + 24 + 8 + 6).Select(i => (byte)i).ToArray();
+        return new QemuStreamBuilder().Full("dev", 0, 3, body).Build(description);
+    }
+
+    // RAM blocks, pages in two of them (raw, zero, zlib), empty and repeated block lists.
+    private static byte[] BlockListSeed()
+    {
+        var b = new QemuStreamBuilder().RamStart(("pc.ram", 0x3000), ("vga.vram", 0x1000), ("pc.bios", 0x1000));
+        b.RamChunk(r =>
+        {
+            r.RamPage("pc.ram", 0, QemuStreamBuilder.Repeat(0x11, 4096));
+            r.Be(0x1000 | QemuStreamBuilder.Zero | QemuStreamBuilder.Continue, 8).Bytes([0]);
+            r.BlockList();
+            r.CompressedPage("vga.vram", 0, QemuStreamBuilder.Zlib(QemuStreamBuilder.Repeat(0x22, 4096)));
+            r.BlockList(("extra", 0x1000));
+        });
+        b.RamChunk(r => r.RamPage("pc.ram", 0x2000, QemuStreamBuilder.Repeat(0x33, 4096)), end: true);
+        return b.Build();
+    }
 
     // A version 2 libvirt header (little-endian), a short domain XML, then the stream, uncompressed.
     private static byte[] LibvirtImage(byte[] stream)
@@ -40,6 +72,26 @@ public class FuzzCorpusTests
 
         header.AddRange(new byte[56]);
         return header.Concat(xml).Concat(stream).ToArray();
+    }
+
+    [Fact]
+    public void TheQemuSeedsReachTheDescriptionAndBlockListPaths()
+    {
+        using (var image = XenMigration.Images.QemuImage.Open(new MemoryStream(DescriptionSeed())))
+        {
+            var section = Assert.IsType<XenMigration.Qemu.QemuSection>(image.Reader.ReadNext());
+            Assert.Equal(XenMigration.Qemu.QemuDecodeSource.Description, section.DecodedFrom);
+            Assert.Null(image.Reader.ReadNext());
+            Assert.True(image.Reader.IsComplete);
+        }
+
+        var options = new XenMigration.Qemu.QemuStreamReaderOptions { Memory = XenMigration.Qemu.QemuMemoryRequest.InBlock("pc.ram", 0, 0x3000) };
+        using (var image = XenMigration.Images.QemuImage.Open(new MemoryStream(BlockListSeed()), options: options))
+        {
+            byte[] ram = image.Reader.ReadMemory().ToArray();
+            Assert.True(image.Reader.IsComplete);
+            Assert.Equal([0x11, 0x00, 0x33], new[] { ram[0], ram[0x1000], ram[0x2000] });
+        }
     }
 
     public static TheoryData<string> Seeds() => new(s_seeds.Keys);

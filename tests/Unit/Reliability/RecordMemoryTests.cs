@@ -50,7 +50,7 @@ public class RecordMemoryTests
     public static TheoryData<string, bool> Cases()
     {
         var data = new TheoryData<string, bool>();
-        foreach (string c in new[] { "xenstore NULs", "pfns", "params", "msrs", "hvm context descriptors" })
+        foreach (string c in new[] { "xenstore NULs", "pfns", "params", "msrs", "hvm context descriptors", "hvm context msrs" })
         {
             data.Add(c, true);
             data.Add(c, false);
@@ -65,6 +65,8 @@ public class RecordMemoryTests
         "pfns" => Generate(s_libxc, LibxcFormat.PageData, new ByteBuilder().U32((Body - 8) / 8).U32(0).ToArray(), new ByteBuilder().U64(0xFUL << 60).ToArray(), Record(LibxcFormat.End), seekable),
         "params" => Generate(s_libxc, LibxcFormat.HvmParams, new ByteBuilder().U32((Body - 8) / 16).U32(0).ToArray(), new ByteBuilder().U64(99).U64(1).ToArray(), Record(LibxcFormat.End), seekable),
         "msrs" => Generate(s_libxc, LibxcFormat.X86MsrPolicy, [], new ByteBuilder().U32(0x10).U32(1).U64(0).ToArray(), Record(LibxcFormat.End), seekable),
+        // One CPU_MSR entry of 8M MSRs (issue 18: peaked at 696 MB), after the context's header entry.
+        "hvm context msrs" => Generate(s_libxc, LibxcFormat.HvmContext, new ByteBuilder().U16(1).U16(0).U32(24).U32(0x54381286).U32(1).Zeros(16).U16(20).U16(0).U32(Body - 40).U32((Body - 48) / 16).U32(0).ToArray(), new ByteBuilder().U32(0x10).U32(0).U64(0).ToArray(), Record(LibxcFormat.End), seekable),
         _ => Generate(s_libxc, LibxcFormat.HvmContext, new ByteBuilder().U16(1).U16(0).U32(24).U32(0x54381286).U32(1).Zeros(16).ToArray(), new ByteBuilder().U16(2).U16(7).U32(0).ToArray(), Record(LibxcFormat.End), seekable),
     };
 
@@ -81,6 +83,14 @@ public class RecordMemoryTests
                 {
                     Assert.True(r.EntriesTruncated);
                 }
+
+                if (name == "hvm context msrs" && r.Type == XenRecordType.HvmContext)
+                {
+                    // Decoded one entry at a time: the MSR entry keeps its first 65,536 MSRs.
+                    var msrs = XenMigration.HvmContext.HvmContextDecoder.DecodeRecord(r).OfType<XenMigration.HvmContext.HvmCpuMsrEntry>().Single();
+                    Assert.True(msrs.MsrsTruncated);
+                    Assert.Equal(65536, msrs.Msrs.Count);
+                }
             }
         }
 
@@ -94,6 +104,7 @@ public class RecordMemoryTests
             "pfns" => XenIssueCodes.PageDataEmpty,
             "params" => XenIssueCodes.HvmParamUnknown,
             "msrs" => XenIssueCodes.ReservedField,
+            "hvm context msrs" => XenIssueCodes.HvmMsrRefused,
             _ => XenIssueCodes.HvmContextDuplicate,
         };
         if (name != "pfns")
