@@ -38,7 +38,10 @@ Describe 'ConvertTo-XenStreamV2' -Tag 'CI' {
         $out = ConvertTo-XenStreamV2 -Path $legacy -Destination "$TestDrive/new.save" -GuestType Hvm -PassThru
         $out | Should -BeOfType ([System.IO.FileInfo])
         Test-XenStream $out.FullName | Should -BeTrue
-        (Get-XenStreamRecord $out.FullName -Type DomainHeader).XenVersion | Should -Be 'legacy converter v1'
+        $domain = Get-XenStreamRecord $out.FullName -Type DomainHeader
+        $domain.IsLegacyConverted | Should -BeTrue
+        $domain.XenVersion | Should -BeNullOrEmpty
+        $domain.Summary | Should -Match 'legacy converter v1'
     }
 
     It 'says in -Verbose which width it detected' {

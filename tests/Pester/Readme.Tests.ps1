@@ -32,7 +32,7 @@ BeforeAll {
         'Get-XenStreamRecord ./vm.save'                      = { param($out) $out[0].Type | Should -Be 'XlHeader'; $out[-1].Type | Should -Be 'End' }
         'Where-Object Type -eq PageData'                     = { param($out) $out.Count | Should -BeGreaterThan 2; $out.Type | Should -Not -Contain 'End'; ($out.FilePath | Sort-Object -Unique).Count | Should -Be 3 }
         'Get-XenStreamRecord -Type HvmParams, TscInfo'       = { param($out) ($out.Type | Sort-Object -Unique) -join ',' | Should -Be 'TscInfo,HvmParams' }
-        'Test-XenStream'                                     = { param($out) @($out).Count | Should -Be 1; $out.Path | Should -BeLike '*broken.save'; $out.Issues.Code | Should -Contain 'HvmContextMissing' }
+        'Test-XenStream'                                     = { param($out) @($out).Count | Should -Be 1; $out.FilePath | Should -BeLike '*broken.save'; $out.Issues.Code | Should -Contain 'HvmContextMissing' }
         'ConvertTo-XenStreamV2'                              = { param($out) @($out).Count | Should -Be 2; $out | ForEach-Object { $_ | Should -BeTrue }; (Get-ChildItem "$TestDrive/v2").Count | Should -Be 2 }
         'Import-XenstoreDump'                                = { param($out) $out.Count | Should -BeGreaterThan 2; $out | ForEach-Object { $_.Path | Should -BeLike '/local/domain/1/*' } }
         'Get-QemuDeviceState -Name hpet'                     = { param($out) @($out).Count | Should -Be 1; $out[0].IdStr | Should -Be 'hpet'; $out[0].Fields.Count | Should -BeGreaterThan 3 }

@@ -56,7 +56,7 @@ Describe 'Test-XenStream' -Tag 'CI' {
             $results = Test-XenStream $hvm, $cut -Detailed
             $results.Count | Should -Be 2
             $bad = $results | Where-Object -not IsValid
-            $bad.Path | Should -Be $cut
+            $bad.FilePath | Should -Be $cut
             $bad.Issues[-1].Code | Should -Be 'UnexpectedEndOfStream'
             $bad.Issues[-1].Severity | Should -Be 'Error'
             $bad.Issues[-1].Offset | Should -Be 60000
@@ -86,7 +86,7 @@ Describe 'Test-XenStream' -Tag 'CI' {
             $copy = Import-Clixml "$TestDrive/r.xml"
             $copy.Issues[0].Code | Should -Be 'ContextBeforeParams'
             $copy.Issues[0].Severity | Should -Be 'Information'
-            $copy.Issues[0].Path | Should -Be $hvm
+            $copy.Issues[0].FilePath | Should -Be $hvm
         }
 
         It 'runs in parallel runspaces' -Skip:($PSVersionTable.PSVersion.Major -lt 7) {

@@ -37,6 +37,8 @@ namespace XenMigration
         public const string AmbiguousWidth = "AmbiguousWidth";
         /// <summary>A legacy image that parses as the other guest type than the one given.</summary>
         public const string GuestTypeMismatch = "GuestTypeMismatch";
+        /// <summary>A legacy image reads as both guest types; the guest type must be given.</summary>
+        public const string AmbiguousGuestType = "AmbiguousGuestType";
         /// <summary>A converted stream failed verification, so it was not written.</summary>
         public const string ConversionFailedVerification = "ConversionFailedVerification";
         /// <summary>The input is already a v2 stream: there is nothing to convert.</summary>

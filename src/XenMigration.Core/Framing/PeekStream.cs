@@ -18,6 +18,24 @@ namespace XenMigration.Framing
 
         public PeekStream(Stream inner) => _inner = inner;
 
+        /// <summary>The first up to <paramref name="count"/> bytes of <paramref name="s"/>, then back to where they started (by seeking, or by a PeekStream's replay).</summary>
+        public static ReadOnlySpan<byte> Probe(Stream s, int count)
+        {
+            long start = s.CanSeek ? s.Position : 0;
+            byte[] head = new byte[count];
+            int got = ReadFully(s, head, 0, count);
+            if (s is PeekStream p)
+            {
+                p.Rewind();
+            }
+            else
+            {
+                s.Position = start;
+            }
+
+            return head.AsSpan(0, got);
+        }
+
         /// <summary>Replays the kept bytes from the start; only before reading past them.</summary>
         public void Rewind()
         {

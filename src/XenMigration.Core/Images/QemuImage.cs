@@ -75,7 +75,7 @@ namespace XenMigration.Images
             try
             {
                 Stream input = file.CanSeek ? file : new PeekStream(file);
-                ReadOnlySpan<byte> head = Probe(input, FormatDetector.ProbeLength);
+                ReadOnlySpan<byte> head = PeekStream.Probe(input, FormatDetector.ProbeLength);
                 DetectedFormat format = FormatDetector.Detect(head);
                 if (format is DetectedFormat.Libxl or DetectedFormat.Libxc || ContainerRegistry.IsContainer(format))
                 {
@@ -161,7 +161,7 @@ namespace XenMigration.Images
             options ??= new QemuStreamReaderOptions();
             Stream buffered = stream.CanSeek || stream is PeekStream ? stream : new PeekStream(stream);
             long start = buffered.CanSeek ? buffered.Position : 0;
-            ReadOnlySpan<byte> h = Probe(buffered, LibvirtFormat.HeaderSize);
+            ReadOnlySpan<byte> h = PeekStream.Probe(buffered, LibvirtFormat.HeaderSize);
 
             if (h.Length > 0 && h.Length < 4 && QemuFormat.Probe(h))
             {
@@ -236,24 +236,6 @@ namespace XenMigration.Images
             }
 
             return new QemuImage(new QemuStreamReader(stream, leaveOpen, options), container, reported, libvirt, null);
-        }
-
-        // The first up to `count` bytes, then back to where they started (by seeking, or by a PeekStream's replay).
-        private static ReadOnlySpan<byte> Probe(Stream s, int count)
-        {
-            long start = s.CanSeek ? s.Position : 0;
-            byte[] head = new byte[count];
-            int got = ForwardReadStream.ReadFully(s, head, 0, count);
-            if (s is PeekStream p)
-            {
-                p.Rewind();
-            }
-            else
-            {
-                s.Position = start;
-            }
-
-            return head.AsSpan(0, got);
         }
 
         private static void Skip(Stream s, int count)

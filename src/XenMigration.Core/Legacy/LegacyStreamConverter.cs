@@ -25,7 +25,10 @@ namespace XenMigration.Legacy
     /// <summary>Options of <see cref="LegacyStreamConverter"/>.</summary>
     internal sealed class LegacyConversionOptions
     {
-        /// <summary>PV or HVM: the legacy format does not record it. Required.</summary>
+        /// <summary>
+        /// PV or HVM: the legacy format does not record it. <see cref="XenGuestType.Reserved"/> (the
+        /// default) detects it from the layout of the first chunks, as for the width.
+        /// </summary>
         public XenGuestType GuestType { get; set; }
 
         /// <summary>Bitness of the toolstack that saved the image (32 or 64); null detects it.</summary>
@@ -58,6 +61,10 @@ namespace XenMigration.Legacy
         public string? WidthExplanation { get; internal set; }
         /// <summary>The format written.</summary>
         public LegacyOutputFormat Format { get; internal set; }
+        /// <summary>PV or HVM, as given or detected.</summary>
+        public XenGuestType GuestType { get; internal set; }
+        /// <summary>True when <see cref="GuestType"/> was detected rather than given.</summary>
+        public bool GuestTypeDetected { get; internal set; }
         /// <summary>Whether the input started with an xl header.</summary>
         public bool HadXlHeader { get; internal set; }
         /// <summary>Guest pfn count (p2m_size).</summary>
@@ -95,7 +102,7 @@ namespace XenMigration.Legacy
     /// restore); streams Xen's script would crash on (no vcpu block, negative vCPU ids, p2m sizes over
     /// 32 bits, xsave size mismatch) are refused with a clear error.
     /// </remarks>
-    internal static class LegacyStreamConverter
+    internal static partial class LegacyStreamConverter
     {
         /// <summary>Converts <paramref name="input"/> into <paramref name="output"/>.</summary>
         /// <exception cref="XenFormatException">The input is not a convertible legacy stream; the message gives the offset.</exception>
@@ -107,9 +114,9 @@ namespace XenMigration.Legacy
                 throw new ArgumentNullException(nameof(options));
             }
 
-            if (options.GuestType != XenGuestType.Pv && options.GuestType != XenGuestType.Hvm)
+            if (options.GuestType != XenGuestType.Pv && options.GuestType != XenGuestType.Hvm && options.GuestType != XenGuestType.Reserved)
             {
-                throw new ArgumentException("GuestType must be Pv or Hvm.", nameof(options));
+                throw new ArgumentException("GuestType must be Pv, Hvm, or Reserved (detect).", nameof(options));
             }
 
             if (options.Width is int w && w != 32 && w != 64)
@@ -131,7 +138,7 @@ namespace XenMigration.Legacy
             }
         }
 
-        private sealed class Conversion
+        private sealed partial class Conversion
         {
             private readonly FieldCursor _f;
             private readonly StreamSource _in;
@@ -139,7 +146,8 @@ namespace XenMigration.Legacy
             private readonly FramedRecordWriter _out;
             private readonly LegacyConversionOptions _options;
             private readonly LegacyConversionResult _result = new LegacyConversionResult();
-            private readonly bool _pv;
+            private bool _pv;
+            private XenGuestType _guest;
             private readonly List<KeyValuePair<ulong, ulong>> _params = new List<KeyValuePair<ulong, ulong>>();
             private readonly List<int> _onlineVcpus = new List<int>();
             // The xenstore pairs made from physmap entries are held until the end of the image; this
@@ -161,7 +169,8 @@ namespace XenMigration.Legacy
                 _output = output;
                 _out = new FramedRecordWriter(output, LibxcFormat.MaxRecordLength);
                 _options = options;
-                _pv = options.GuestType == XenGuestType.Pv;
+                _guest = options.GuestType;
+                _pv = _guest == XenGuestType.Pv;
             }
 
             public LegacyConversionResult Run()
@@ -171,6 +180,7 @@ namespace XenMigration.Legacy
                 _libxl = (_options.Format ?? (xlHeader is not null ? LegacyOutputFormat.Libxl : LegacyOutputFormat.Libxc)) == LegacyOutputFormat.Libxl;
                 _result.Format = _libxl ? LegacyOutputFormat.Libxl : LegacyOutputFormat.Libxc;
                 CheckIsLegacy();
+                ChooseGuestType();
                 ChooseWidth();
                 if (xlHeader is not null)
                 {
@@ -199,7 +209,7 @@ namespace XenMigration.Legacy
                 }
 
                 _out.WriteRaw(LibxcFormat.EncodeImageHeader(3));
-                _out.WriteRaw(LibxcFormat.EncodeDomainHeader(_options.GuestType, 0, 1));
+                _out.WriteRaw(LibxcFormat.EncodeDomainHeader(_guest, 0, 1));
                 if (_pv)
                 {
                     ReadExtendedInfo();
@@ -304,50 +314,6 @@ namespace XenMigration.Legacy
                     case DetectedFormat.Bzip2:
                         throw FormatDetector.Refuse(format, head, at, "a legacy Xen image");
                 }
-            }
-
-            private void ChooseWidth()
-            {
-                if (_options.Width is int given)
-                {
-                    _width = given;
-                    _result.Width = given;
-                    Log(string.Format(CultureInfo.InvariantCulture, "Toolstack width: {0}-bit (given)", given));
-                    return;
-                }
-
-                long at = _in.Position;
-                LegacyWidthDetector.Detection d = LegacyWidthDetector.Detect(_in.Peek(StreamSource.DefaultBufferSize), _options.GuestType);
-                if (d.Width is not int width)
-                {
-                    throw WidthFailure(d, at);
-                }
-
-                _width = width;
-                _result.Width = width;
-                _result.WidthDetected = true;
-                _result.WidthExplanation = d.Explanation;
-                Log(string.Format(CultureInfo.InvariantCulture, "Toolstack width: {0}-bit (detected: {1})", width, d.Explanation));
-            }
-
-            // Width advice only helps when both widths parse. When neither does, the image is of the
-            // other guest type or not a legacy image at all: say that instead.
-            private XenFormatException WidthFailure(LegacyWidthDetector.Detection d, long at)
-            {
-                string kind = _pv ? "PV" : "HVM";
-                if (d.Plausible32 || d.Plausible64)
-                {
-                    return new XenFormatException(XenErrorIds.AmbiguousWidth, string.Format(CultureInfo.InvariantCulture, "Cannot tell whether a 32- or a 64-bit toolstack saved the {0} image at offset {1}: {2}. Give the width of the toolstack that saved it.", kind, at, d.Explanation), at);
-                }
-
-                XenGuestType other = _pv ? XenGuestType.Hvm : XenGuestType.Pv;
-                LegacyWidthDetector.Detection asOther = LegacyWidthDetector.Detect(_in.Peek(StreamSource.DefaultBufferSize), other);
-                if (asOther.Plausible32 || asOther.Plausible64)
-                {
-                    return new XenFormatException(XenErrorIds.GuestTypeMismatch, string.Format(CultureInfo.InvariantCulture, "The legacy image at offset {0} is not a {1} image: as {1} {2}. It parses as an {3} image; convert it as {3}.", at, kind, d.Explanation, other == XenGuestType.Pv ? "PV" : "HVM"), at);
-                }
-
-                return new XenFormatException(XenErrorIds.InvalidLegacyStream, string.Format(CultureInfo.InvariantCulture, "The data at offset {0} is not a legacy Xen image of either guest type, written by a 32- or a 64-bit toolstack: as {1} {2}.", at, kind, d.Explanation), at);
             }
 
             private void ReadExtendedInfo()

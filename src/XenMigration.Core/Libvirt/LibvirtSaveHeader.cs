@@ -147,8 +147,9 @@ namespace XenMigration.Libvirt
 
             byte[] skip = new byte[HeaderSize];
             ForwardReadStream.ReadFully(stream, skip, 0, HeaderSize);
-            byte[] data = new byte[dataLength];
-            if (ForwardReadStream.ReadFully(stream, data, 0, data.Length) != data.Length)
+            // Read in pieces: memory follows the bytes that are there, not the length the header claims.
+            byte[]? data = ReadUpTo(stream, (int)dataLength);
+            if (data is null)
             {
                 throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of stream in the libvirt save image's XML data ({0} bytes from offset 92).", dataLength), HeaderSize);
             }
@@ -156,6 +157,24 @@ namespace XenMigration.Libvirt
             string xml = NulTerminated(data, 0, (int)(cookieOffset == 0 ? dataLength : cookieOffset));
             string? cookie = cookieOffset == 0 ? null : NulTerminated(data, (int)cookieOffset, (int)(dataLength - cookieOffset));
             return new LibvirtSaveHeader(filePath, magic, version, dataLength, wasRunning != 0, (LibvirtCompression)compressed, cookieOffset, xml, cookie);
+        }
+
+        private static byte[]? ReadUpTo(Stream stream, int length)
+        {
+            var buffer = new MemoryStream(Math.Min(length, 64 << 10));
+            byte[] chunk = new byte[Math.Min(length, 64 << 10)];
+            while (buffer.Length < length)
+            {
+                int n = ForwardReadStream.ReadFully(stream, chunk, 0, (int)Math.Min(chunk.Length, length - buffer.Length));
+                if (n == 0)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, n);
+            }
+
+            return buffer.ToArray();
         }
 
         private static string NulTerminated(byte[] data, int start, int max)

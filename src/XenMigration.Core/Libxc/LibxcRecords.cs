@@ -67,10 +67,11 @@ namespace XenMigration.Libxc
         public uint XenMinor { get; }
         /// <summary>True when the stream was produced by the legacy converter.</summary>
         public bool IsLegacyConverted => XenMajor == 0;
-        /// <summary>"4.19", or "legacy converter v1".</summary>
-        public string XenVersion => IsLegacyConverted
-            ? string.Format(CultureInfo.InvariantCulture, "legacy converter v{0}", XenMinor)
-            : string.Format(CultureInfo.InvariantCulture, "{0}.{1}", XenMajor, XenMinor);
+        /// <summary>
+        /// The saver's Xen version as a <see cref="System.Version"/> (4.19 compares above 4.5), or null
+        /// for a stream made by the legacy converter (whose version is <see cref="XenMinor"/>).
+        /// </summary>
+        public Version? XenVersion => IsLegacyConverted ? null : new Version((int)Math.Min(XenMajor, int.MaxValue), (int)Math.Min(XenMinor, int.MaxValue));
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, Xen {1}", GuestType switch
@@ -78,7 +79,7 @@ namespace XenMigration.Libxc
             XenGuestType.Pv => "PV",
             XenGuestType.Hvm => "HVM",
             _ => "guest type " + ((uint)GuestType).ToString(CultureInfo.InvariantCulture),
-        }, XenVersion);
+        }, IsLegacyConverted ? string.Format(CultureInfo.InvariantCulture, "legacy converter v{0}", XenMinor) : XenVersion!.ToString());
     }
 
     /// <summary>One entry of a PAGE_DATA record: a PFN and its page type.</summary>

@@ -189,6 +189,9 @@ namespace XenMigration.Libxc
         /// <summary>The vCPU.</summary>
         public uint Vcpu => VcpuId;
 
+        /// <summary>The CPU mode, as the shared register view shows it (see <see cref="X86Registers.Mode"/>).</summary>
+        public string Mode => Registers.Mode;
+
         /// <summary>True for a 64-bit guest's layout.</summary>
         public bool Is64Bit { get; }
         /// <summary>VGCF_* flags (bit 0 I387 valid, bit 1 in kernel, bit 2 failsafe disables events, ...).</summary>

@@ -96,6 +96,7 @@ namespace XenMigration.Rules
         public const string CheckpointInFile = "CheckpointInFile";
         public const string UnknownOptionalRecord = "UnknownOptionalRecord";
         public const string LegacyConverted = "LegacyConverted";
+        public const string LegacyImage = "LegacyImage";
         public const string XlConfigMissing = "XlConfigMissing";
         public const string XlConfigNotTerminated = "XlConfigNotTerminated";
         public const string XlExtraOptionalData = "XlExtraOptionalData";
@@ -192,6 +193,7 @@ namespace XenMigration.Rules
             W(TrailingData, "Bytes after the final END (Xen stops reading at END)."),
             W(HvmContextEndNotEmpty, "The HVM context's END entry has a non-zero instance or length: Xen's loader stops at END without reading either."),
             W(XenstoreKeyCharacters, "An EMULATOR_XENSTORE_DATA key with characters other than ASCII letters, digits and -/_@ (spaces, '..', non-ASCII): libxl writes it anyway and ignores the result, so the node may be missing after restore."),
+            I(LegacyImage, "A legacy (Xen 4.5 and older) image: xl restore converts it (convert-legacy-stream) before restoring, and it converts cleanly here. Convert it once with ConvertTo-XenStreamV2 to read its records."),
             I(HvmParamDropped, "An HVM_PARAMS entry libxenguest's restore drops without setting (PAE_ENABLED, obsolete)."),
         };
 

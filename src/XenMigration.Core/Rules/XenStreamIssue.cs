@@ -9,7 +9,7 @@ namespace XenMigration.Rules
         /// <summary>Creates an issue.</summary>
         public XenStreamIssue(string? path, XenIssueSeverity severity, string code, long? offset, long? recordIndex, XenRecordType? recordType, string message)
         {
-            Path = path;
+            FilePath = path;
             Severity = severity;
             Code = code;
             Offset = offset;
@@ -19,7 +19,7 @@ namespace XenMigration.Rules
         }
 
         /// <summary>The file the issue was found in (so issues of many files can be mixed and sorted).</summary>
-        public string? Path { get; }
+        public string? FilePath { get; }
         /// <summary>Error, Warning or Information.</summary>
         public XenIssueSeverity Severity { get; }
         /// <summary>Stable code of the rule (documented in Test-XenStream's help).</summary>

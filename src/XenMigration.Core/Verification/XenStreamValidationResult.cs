@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
@@ -12,7 +13,7 @@ namespace XenMigration.Verification
         internal XenStreamValidationResult(string? path, bool strict, IReadOnlyList<XenStreamIssue> issues, int errorCount, int warningCount, int informationCount)
         {
             InformationCount = informationCount;
-            Path = path;
+            FilePath = path;
             Strict = strict;
             Issues = ReadOnlyView.Of(issues);
             ErrorCount = errorCount;
@@ -20,7 +21,7 @@ namespace XenMigration.Verification
         }
 
         /// <summary>The file verified.</summary>
-        public string? Path { get; }
+        public string? FilePath { get; }
         /// <summary>No errors (and, with <see cref="Strict"/>, no warnings).</summary>
         public bool IsValid => ErrorCount == 0 && (!Strict || WarningCount == 0);
         /// <summary>Whether warnings count as failures.</summary>
@@ -32,7 +33,7 @@ namespace XenMigration.Verification
         /// <summary>libxc stream version (2 or 3).</summary>
         public uint? LibxcVersion { get; internal set; }
         /// <summary>Xen version of the saver, from the domain header.</summary>
-        public string? XenVersion { get; internal set; }
+        public System.Version? XenVersion { get; internal set; }
         /// <summary>PV or HVM.</summary>
         public XenGuestType? GuestType { get; internal set; }
         /// <summary>True for Remus/COLO streams (CHECKPOINT records).</summary>
@@ -55,7 +56,18 @@ namespace XenMigration.Verification
         public IReadOnlyList<XenStreamIssue> Issues { get; }
 
         /// <inheritdoc/>
-        public override string ToString() => Path + ": " + (IsValid ? "valid" : "invalid") + " (" + Plural(ErrorCount, "error") + ", " + Plural(WarningCount, "warning") + ")";
+        public override string ToString() => FilePath + ": " + (IsValid ? "valid" : "invalid") + " (" + Plural(ErrorCount, "error") + ", " + Plural(WarningCount, "warning") + ")";
+
+        /// <summary>
+        /// The result for an input that could not be read at all (missing, a directory, a device,
+        /// no permission, an I/O error): invalid, with one Error issue whose code is
+        /// <paramref name="errorId"/>, so a report over many files needs no second stream.
+        /// </summary>
+        public static XenStreamValidationResult ForUnreadableInput(string? path, string errorId, string message, bool strict = false)
+        {
+            var issue = new XenStreamIssue(path, XenIssueSeverity.Error, errorId ?? throw new ArgumentNullException(nameof(errorId)), null, null, null, message ?? throw new ArgumentNullException(nameof(message)));
+            return new XenStreamValidationResult(path, strict, new[] { issue }, 1, 0, 0) { Format = DetectedFormat.Unknown };
+        }
 
         /// <summary>"1 error", "2 errors".</summary>
         internal static string Plural(long n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? string.Empty : "s");

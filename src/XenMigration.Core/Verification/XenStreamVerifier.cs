@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Threading;
 using XenMigration.FileIO;
+using XenMigration.Framing;
 using XenMigration.HvmContext;
 using XenMigration.Libxc;
 using XenMigration.Libxl;
@@ -62,8 +63,54 @@ namespace XenMigration.Verification
         public static XenStreamValidationResult Verify(Stream stream, XenStreamVerifierOptions? options = null, bool leaveOpen = false)
         {
             options ??= new XenStreamVerifierOptions();
+            try
+            {
+                // A pipe is probed through a PeekStream, so a legacy image found at its start can be
+                // read again from the beginning by the converter.
+                Stream input = stream.CanSeek ? stream : new PeekStream(stream);
+                long start = stream.CanSeek ? stream.Position : 0;
+                if (FormatDetector.Detect(PeekStream.Probe(input, FormatDetector.ProbeLength)) == DetectedFormat.LegacyLibxc)
+                {
+                    return LegacyVerification.Verify(input, options);
+                }
+
+                try
+                {
+                    return VerifyV2(input, options);
+                }
+                catch (LegacyFound found)
+                {
+                    // A legacy stream after an xl header: read again from the start (files only).
+                    return input.CanSeek ? LegacyVerification.Verify(Rewound(input, start), options) : found.AsV2;
+                }
+            }
+            finally
+            {
+                if (!leaveOpen)
+                {
+                    stream.Dispose();
+                }
+            }
+        }
+
+        private static Stream Rewound(Stream input, long start)
+        {
+            input.Position = start;
+            return input;
+        }
+
+        /// <summary>Signals that the input is a legacy image, for <see cref="LegacyVerification"/>.</summary>
+        private sealed class LegacyFound : Exception
+        {
+            public LegacyFound(XenStreamValidationResult asV2) => AsV2 = asV2;
+
+            public XenStreamValidationResult AsV2 { get; }
+        }
+
+        private static XenStreamValidationResult VerifyV2(Stream stream, XenStreamVerifierOptions options)
+        {
             var session = new Session(options);
-            using var reader = new XenStreamReader(stream, leaveOpen, new XenStreamReaderOptions { SourcePath = options.SourcePath });
+            using var reader = new XenStreamReader(stream, leaveOpen: true, new XenStreamReaderOptions { SourcePath = options.SourcePath });
             try
             {
                 XenStreamRecord? record;
@@ -82,6 +129,11 @@ namespace XenMigration.Verification
                 }
 
                 session.OnEnd(reader);
+            }
+            catch (XenUnsupportedFormatException ex) when (ex.Format == DetectedFormat.LegacyLibxc)
+            {
+                session.OnFault(ex);
+                throw new LegacyFound(session.Result(reader));
             }
             catch (XenFormatException ex)
             {

@@ -29,8 +29,8 @@ namespace XenMigration.Commands
         [ValidateNotNullOrEmpty]
         public string? DestinationFolder { get; set; }
 
-        /// <summary>PV or HVM: the legacy format does not record it.</summary>
-        [Parameter(Mandatory = true)]
+        /// <summary>PV or HVM: the legacy format does not record it; detected when omitted.</summary>
+        [Parameter]
         [ValidateSet("Pv", "Hvm", IgnoreCase = true)]
         public XenGuestType GuestType { get; set; }
 
@@ -101,7 +101,7 @@ namespace XenMigration.Commands
 
             string format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format.ToString().ToLowerInvariant() : "v2";
             var commit = new CommitOptions { NoClobber = NoClobber, Force = Force };
-            if (!OutputFiles.Prepare(this, destination, path, commit, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0} image '{1}' to a {2} stream", GuestType, path, format), out ErrorRecord? refusal))
+            if (!OutputFiles.Prepare(this, destination, path, commit, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0}image '{1}' to a {2} stream", GuestType == XenGuestType.Reserved ? string.Empty : GuestType + " ", path, format), out ErrorRecord? refusal))
             {
                 if (refusal is not null)
                 {
@@ -132,7 +132,7 @@ namespace XenMigration.Commands
                 // Check, convert to a temporary file, verify, commit: one Core operation.
                 LegacyFileConversionResult done = ImageConversion.ConvertLegacyFile(path, destination, options, commit);
                 LegacyConversionResult result = done.Conversion;
-                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} stream, {3}-bit toolstack{4}, {5} pages in {6} batches, {7} bytes)", path, destination, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
+                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2} {3}{4} stream, {5}-bit toolstack{6}, {7} pages in {8} batches, {9} bytes)", path, destination, result.GuestType == XenGuestType.Pv ? "PV" : "HVM", result.GuestTypeDetected ? "(detected) " : string.Empty, result.Format, result.Width, result.WidthDetected ? " detected" : string.Empty, result.Pages, result.PageBatches, result.BytesWritten));
                 if (PassThru)
                 {
                     OutputFiles.PassThru(this, destination);
@@ -152,7 +152,8 @@ namespace XenMigration.Commands
                 string? hint = (ex as XenFormatException)?.ErrorId switch
                 {
                     XenErrorIds.AmbiguousWidth => "Run again with -Width 32 or -Width 64: the width of the toolstack that saved the image.",
-                    XenErrorIds.GuestTypeMismatch => "Run again with -GuestType " + (GuestType == XenGuestType.Pv ? "Hvm" : "Pv") + ".",
+                    XenErrorIds.GuestTypeMismatch => "Run again with -GuestType " + (GuestType == XenGuestType.Pv ? "Hvm" : "Pv") + ", or without -GuestType to detect it.",
+                    XenErrorIds.AmbiguousGuestType => "Run again with -GuestType Pv or -GuestType Hvm: the guest type of the saved domain.",
                     _ => null,
                 };
                 if (hint is not null && error.ErrorDetails is not null)
@@ -172,7 +173,7 @@ namespace XenMigration.Commands
         {
             if (DestinationFolder is not null)
             {
-                return System.IO.Path.Combine(OutputFiles.Resolve(this, DestinationFolder), System.IO.Path.GetFileName(input));
+                return System.IO.Path.Combine(OutputFiles.Resolve(this, DestinationFolder), OutputName(input));
             }
 
             string target = OutputFiles.Resolve(this, Destination!);
@@ -181,12 +182,15 @@ namespace XenMigration.Commands
                 // "out/" names a folder, as with Copy-Item: create it and keep the input's name.
                 Directory.CreateDirectory(target);
                 _destinationIsFolder = true;
-                return System.IO.Path.Combine(target, System.IO.Path.GetFileName(input));
+                return System.IO.Path.Combine(target, OutputName(input));
             }
 
             _destinationIsFolder = Directory.Exists(target);
-            return _destinationIsFolder ? System.IO.Path.Combine(target, System.IO.Path.GetFileName(input)) : target;
+            return _destinationIsFolder ? System.IO.Path.Combine(target, OutputName(input)) : target;
         }
+
+        // A converted image is a save image: "vm.legacy" becomes "vm.save" ("vm.save" stays "vm.save").
+        private static string OutputName(string input) => System.IO.Path.GetFileNameWithoutExtension(input) + ".save";
 
         private static bool EndsInSeparator(string path) =>
             path.EndsWith("/", StringComparison.Ordinal) || path.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal);

@@ -21,6 +21,20 @@ namespace XenMigration.Commands
         [Parameter]
         public SwitchParameter Strict { get; set; }
 
+        /// <summary>With -Detailed an unreadable input is a result (invalid, the error as its issue), not an error record.</summary>
+        private protected override void InputError(ErrorRecord error, string target)
+        {
+            if (!Detailed)
+            {
+                base.InputError(error, target);
+                return;
+            }
+
+            string id = error.FullyQualifiedErrorId.Split(',')[0];
+            string message = error.ErrorDetails?.Message ?? error.Exception.Message;
+            WriteObject(XenStreamValidationResult.ForUnreadableInput(target, id, message, Strict));
+        }
+
         /// <inheritdoc/>
         protected override void ProcessFile(string path)
         {

@@ -79,6 +79,7 @@ namespace XenMigration.Commands
             XenErrorIds.UnsupportedLegacyChunk => ErrorCategory.NotImplemented,
             XenErrorIds.AmbiguousWidth => ErrorCategory.InvalidArgument,
             XenErrorIds.GuestTypeMismatch => ErrorCategory.InvalidArgument,
+            XenErrorIds.AmbiguousGuestType => ErrorCategory.InvalidArgument,
             XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
             XenErrorIds.ConversionFailedVerification => ErrorCategory.InvalidResult,
             XenErrorIds.UnsupportedCompression => ErrorCategory.NotImplemented,

@@ -55,7 +55,7 @@ namespace XenMigration.Commands
 
         /// <summary>Files to read, taken exactly as written (no wildcards).</summary>
         [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
-        [Alias("PSPath", "LP")]
+        [Alias("PSPath", "LP", "FilePath")]
         [ValidateNotNullOrEmpty]
         public string[] LiteralPath
         {
@@ -88,6 +88,12 @@ namespace XenMigration.Commands
         protected abstract void ProcessFile(string path);
 
         /// <summary>
+        /// An input could not be read (missing, a directory, unreadable, damaged). Writes the error;
+        /// a cmdlet whose output reports on files (Test-XenStream -Detailed) reports it there instead.
+        /// </summary>
+        private protected virtual void InputError(ErrorRecord error, string target) => WriteError(error);
+
+        /// <summary>
         /// The one per-input error boundary of the module: runs <paramref name="work"/> for one file
         /// (or record) with a throttled progress bar, and turns what makes that input unreadable
         /// (a format fault, an I/O or permission error, a record whose reader has moved on) into one
@@ -108,7 +114,7 @@ namespace XenMigration.Commands
             }
             catch (Exception ex) when (ErrorRecords.IsPerFile(ex) || ex is InvalidOperationException)
             {
-                WriteError(ErrorRecords.FromException(ex, target));
+                InputError(ErrorRecords.FromException(ex, target), target);
                 return false;
             }
             finally
@@ -196,7 +202,7 @@ namespace XenMigration.Commands
                 // A wildcard that matches nothing is not an error (Get-FileHash does the same).
                 if (_literal || !WildcardPattern.ContainsWildcardCharacters(path))
                 {
-                    WriteError(ErrorRecords.FileNotFound(path, ex));
+                    InputError(ErrorRecords.FileNotFound(path, ex), path);
                 }
 
                 return files;
@@ -204,18 +210,18 @@ namespace XenMigration.Commands
             catch (SessionStateException ex)
             {
                 // No such drive or provider: the file cannot exist.
-                WriteError(ErrorRecords.FileNotFound(path, ex));
+                InputError(ErrorRecords.FileNotFound(path, ex), path);
                 return files;
             }
             catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is PSNotSupportedException || ex is PSInvalidOperationException)
             {
-                WriteError(ErrorRecords.InvalidPath(path, ex));
+                InputError(ErrorRecords.InvalidPath(path, ex), path);
                 return files;
             }
 
             if (provider.ImplementingType != typeof(FileSystemProvider))
             {
-                WriteError(ErrorRecords.NotFileSystem(path, provider.Name));
+                InputError(ErrorRecords.NotFileSystem(path, provider.Name), path);
                 return files;
             }
 
@@ -227,7 +233,7 @@ namespace XenMigration.Commands
                     // Directories that a wildcard happened to match are skipped quietly.
                     if (!expanded)
                     {
-                        WriteError(ErrorRecords.IsDirectory(candidate));
+                        InputError(ErrorRecords.IsDirectory(candidate), candidate);
                     }
 
                     continue;
@@ -235,7 +241,7 @@ namespace XenMigration.Commands
 
                 if (!File.Exists(candidate))
                 {
-                    WriteError(ErrorRecords.FileNotFound(candidate, new FileNotFoundException("Cannot find the file '" + candidate + "' because it does not exist.", candidate)));
+                    InputError(ErrorRecords.FileNotFound(candidate, new FileNotFoundException("Cannot find the file '" + candidate + "' because it does not exist.", candidate)), candidate);
                     continue;
                 }
 

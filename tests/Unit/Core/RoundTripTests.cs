@@ -105,7 +105,8 @@ public class RoundTripTests
         var domain = Assert.IsType<DomainHeaderRecord>(records[3]);
         Assert.Equal(XenGuestType.Hvm, domain.GuestType);
         Assert.Equal(12, domain.PageShift);
-        Assert.Equal("4.19", domain.XenVersion);
+        Assert.Equal(new Version(4, 19), domain.XenVersion);
+        Assert.True(domain.XenVersion > new Version(4, 5));
         Assert.False(domain.IsLegacyConverted);
     }
 

@@ -58,11 +58,11 @@ public class VerifierTests
     {
         byte[] data = ImageBuilder.Build(new ImageSpec { Pages = 40, BatchSize = 16, XtabEvery = 7 });
         var result = Verify(data, path: "/srv/vm.save");
-        Assert.Equal("/srv/vm.save", result.Path);
+        Assert.Equal("/srv/vm.save", result.FilePath);
         Assert.Equal(DetectedFormat.XlSaveFile, result.Format);
         Assert.Equal(2u, result.LibxlVersion);
         Assert.Equal(3u, result.LibxcVersion);
-        Assert.Equal("4.19", result.XenVersion);
+        Assert.Equal(new Version(4, 19), result.XenVersion);
         Assert.Equal(XenGuestType.Hvm, result.GuestType);
         Assert.False(result.Checkpointed);
         Assert.Equal(ReadAll(data).Count, result.RecordCount);
@@ -788,6 +788,40 @@ public class VerifierTests
 
         byte[] vcpu0 = Bare(XenGuestType.Pv, 3, w => PvBody(w, vcpus: v => v.WritePvVcpu(LibxcFormat.X86PvVcpuBasic, 0, Array.Empty<byte>())));
         Assert.False(Verify(vcpu0).IsValid);
+    }
+
+    [Theory]
+    [InlineData(XenGuestType.Pv, false, true)]
+    [InlineData(XenGuestType.Hvm, false, true)]
+    [InlineData(XenGuestType.Hvm, true, true)]
+    [InlineData(XenGuestType.Pv, false, false)]
+    [InlineData(XenGuestType.Hvm, false, false)]
+    public void LegacyImagesAreValidWhenTheyConvertAsXlRestoreWould(XenGuestType guest, bool xlHeader, bool seekable)
+    {
+        byte[] image = LegacyImages.Build(new LegacySpec { GuestType = guest, XlHeader = xlHeader, Width = 64, GuestWidth = 8 });
+        var r = Verify(image, seekable);
+        Assert.True(r.IsValid, string.Join("; ", r.Issues));
+        Assert.Equal(DetectedFormat.LegacyLibxc, r.Format);
+        Assert.Equal(guest, r.GuestType);
+        XenStreamIssue note = Assert.Single(r.Issues, i => i.Code == C.LegacyImage);
+        Assert.Equal(XenIssueSeverity.Information, note.Severity);
+        Assert.Contains(guest == XenGuestType.Pv ? "PV" : "HVM", note.Message, StringComparison.Ordinal);
+        Assert.True(r.PageCount > 0);
+
+        // A damaged legacy image is invalid, with the converter's error and offset.
+        var cut = Verify(image[..(image.Length / 2)], seekable);
+        Assert.False(cut.IsValid);
+        Assert.Contains(cut.Issues, i => i.Severity == XenIssueSeverity.Error && i.Offset > 0);
+    }
+
+    [Fact]
+    public void AnUnreadableInputIsAnInvalidResultWithItsErrorAsTheIssue()
+    {
+        var r = XenStreamValidationResult.ForUnreadableInput("/nope.save", "FileNotFound", "Cannot find the file '/nope.save'.");
+        Assert.False(r.IsValid);
+        Assert.Equal(1, r.ErrorCount);
+        Assert.Equal("FileNotFound", Assert.Single(r.Issues).Code);
+        Assert.Equal("/nope.save", r.Issues[0].FilePath);
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public class ConvertToXenStreamV2Tests
         for (int i = 0; i < specs.Length; i++)
         {
             var format = specs[i].XlHeader ? LegacyOutputFormat.Libxl : LegacyOutputFormat.Libxc;
-            Assert.Equal(LegacyImages.Expected(specs[i], format), File.ReadAllBytes(dir.Combine($"v2/vm{i}.legacy")));
+            Assert.Equal(LegacyImages.Expected(specs[i], format), File.ReadAllBytes(dir.Combine($"v2/vm{i}.save")));
         }
     }
 

@@ -65,14 +65,14 @@ public class TestXenStreamTests
             """, ("d", dir.Path));
         r.AssertNoErrors();
         var invalid = Assert.Single(r.Objects<XenStreamValidationResult>());
-        Assert.Equal(bad, invalid.Path);
+        Assert.Equal(bad, invalid.FilePath);
         Assert.Equal(XenGuestType.Pv, invalid.GuestType);
         Assert.True(invalid.ErrorCount >= 4);
         Assert.All(invalid.Issues.Where(i => i.Code == XenIssueCodes.VcpuId), i => Assert.Equal(XenIssueSeverity.Error, i.Severity));
         string text = System.Text.RegularExpressions.Regex.Replace(r.HostText, "\u001b\\[[0-9;]*m", string.Empty);
-        Assert.Matches(@"Path\s+IsValid\s+Format\s+Guest\s+Libxc\s+Records\s+Pages\s+Errors\s+Warnings", text);
-        Assert.Matches(System.Text.RegularExpressions.Regex.Escape(bad) + @"\s+False\s+XlSaveFile\s+Pv\s+3\s+\d+\s+\d+\s+\d+\s+0", text);
-        Assert.All(invalid.Issues, i => Assert.Equal(bad, i.Path));
+        Assert.Matches(@"IsValid\s+Format\s+GuestType\s+ErrorCount\s+WarningCount\s+FilePath", text);
+        Assert.Matches(@"False\s+XlSaveFile\s+Pv\s+\d+\s+0\s+" + System.Text.RegularExpressions.Regex.Escape(bad), text);
+        Assert.All(invalid.Issues, i => Assert.Equal(bad, i.FilePath));
     }
 
     [Fact]
@@ -85,6 +85,15 @@ public class TestXenStreamTests
         // An unrecognised file can be tested: it is simply not valid.
         Assert.Equal(new object[] { true, false }, r.Output.Select(o => o.BaseObject));
         Assert.Equal(new[] { "FileNotFound," + Cmd, "PathIsDirectory," + Cmd }, r.Errors.Select(e => e.FullyQualifiedErrorId));
+
+        // With -Detailed the same inputs are results: one report, no second stream to merge.
+        var d = PsHost.Run("Test-XenStream $missing, $g, $t -Detailed; Test-XenStream -LiteralPath $d -Detailed", ("missing", dir.Combine("none.save")), ("g", good), ("t", text), ("d", dir.Path));
+        d.AssertNoErrors();
+        var results = d.Objects<XenStreamValidationResult>().ToList();
+        Assert.Equal(new[] { false, true, false, false }, results.Select(x => x.IsValid));
+        Assert.Equal("FileNotFound", results[0].Issues.Single().Code);
+        Assert.Equal(dir.Combine("none.save"), results[0].FilePath);
+        Assert.Equal("PathIsDirectory", results[3].Issues.Single().Code);
     }
 
     [Fact]
@@ -181,7 +190,7 @@ public class TestXenStreamTests
             var output = ps.EndInvoke(handle);
             Assert.False(ps.HadErrors);
             var result = (XenStreamValidationResult)Assert.Single(output).BaseObject;
-            Assert.Equal(path, result.Path);
+            Assert.Equal(path, result.FilePath);
             Assert.Equal(expected[path], result.IsValid);
             ps.Dispose();
         }

@@ -46,8 +46,8 @@ public class LegacyHostileTests
         Assert.Equal("InvalidLegacyStream," + Cmd, e.FullyQualifiedErrorId);
         Assert.StartsWith(bad + ": ", e.ErrorDetails.Message, StringComparison.Ordinal);
         Assert.Contains("offset", e.ErrorDetails.Message, StringComparison.Ordinal);
-        Assert.True(File.Exists(dir.Combine("out/b-good.legacy")));
-        Assert.False(File.Exists(dir.Combine("out/a-bad.legacy")));
+        Assert.True(File.Exists(dir.Combine("out/b-good.save")));
+        Assert.False(File.Exists(dir.Combine("out/a-bad.save")));
     }
 }
 

@@ -189,7 +189,7 @@ public class WriterFileAttributeTests
         string input = Legacy(dir);
         var r = PsHost.Run("$null = $ExecutionContext.SessionState.Path.SetLocation($d); ConvertTo-XenStreamV2 -LiteralPath $in -Destination ./newdir/ -GuestType Hvm -PassThru", ("in", input), ("d", dir.Path));
         r.AssertNoErrors();
-        string expected = Path.Combine(dir.Path, "newdir", "in.legacy");
+        string expected = Path.Combine(dir.Path, "newdir", "in.save");
         Assert.Equal(expected, Assert.Single(r.Objects<FileInfo>()).FullName);
         Assert.True(File.Exists(expected));
     }
