@@ -43,8 +43,8 @@ Describe 'Get-XenHvmContext' -Tag 'CI' {
     It 'filters by typecode and instance, and formats the vCPU table' {
         $cpu = Get-XenHvmContext -Path $hvm -TypeCode Cpu -Instance 1
         $cpu.Instance | Should -Be 1
-        (Get-XenHvmContext -Path $hvm -TypeCode Cpu | Format-Table Instance, Rip, Rsp, Cr3, MsrEfer | Out-String) | Should -Match '65520'
-        (Get-XenHvmContext -Path $hvm -TypeCode Cpu | Out-String) | Should -Match '0xfff0'
+        (Get-XenHvmContext -Path $hvm -TypeCode Cpu | Format-Table Instance, RipHex, RspHex, Cr3Hex, MsrEferHex | Out-String) | Should -Match '0xffffffff81c0f2ab'
+        (Get-XenHvmContext -Path $hvm -TypeCode Cpu | Out-String) | Should -Match '0xffffffff81c0f2ab'
     }
 
     It 'survives CliXml serialization (remoting)' {
@@ -80,8 +80,10 @@ Describe 'Get-XenHvmContext' -Tag 'CI' {
 
 Describe 'Decoded PV and policy records' -Tag 'CI' {
     It 'explains HVM param values and names CPUID leaves' {
-        $p = (Get-XenStreamRecord $hvm -Type HvmParams).Params | Where-Object Name -eq 'VIRIDIAN'
-        $p.Meaning | Should -Be 'base+freq, no_freq, time_ref_count'
+        $p = (Get-XenStreamRecord $hvm -Type HvmParams).Params | Where-Object Name -eq 'ACPI_IOPORTS_LOCATION'
+        $p.Meaning | Should -BeLike 'QEMU ports (0xB000*'
+        $v = [XenMigration.Libxc.HvmParam]::new(9, 7)
+        $v.Meaning | Should -Be 'base+freq, no_freq, time_ref_count'
         (Get-XenStreamRecord $hvm -Type CpuidPolicy).Leaves[0].Name | Should -Be 'Vendor and maximum basic leaf'
     }
 

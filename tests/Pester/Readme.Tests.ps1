@@ -38,7 +38,7 @@ BeforeAll {
         'Get-QemuDeviceState -Name hpet'                     = { param($out) @($out).Count | Should -Be 1; $out[0].IdStr | Should -Be 'hpet'; $out[0].Fields.Count | Should -BeGreaterThan 3 }
         'Get-XenHvmContext -TypeCode Hpet'                  = { param($out) $out.Count | Should -Be 3; $out[0].Periodic | Should -BeFalse; $out[0].Route | Should -Be 20 }
         'Get-XenHvmContext -Path ./win.save -TypeCode Cpu'   = { param($out) ($out | Out-String) | Should -Match 'Instance' }
-        'Get-QemuCpuState'                                   = { param($out) ($out | Out-String) | Should -Match '47033'   }   # RIP 0xb7b9
+        'Get-QemuCpuState'                                   = { param($out) ($out | Out-String) | Should -Match '0xb7b9' }
         'Get-QemuMemory'                                     = { param($out) $out[0].Bytes[0] | Should -Be 0xEA; $out[0].BlockName | Should -Be 'pc.bios' }
     }
 }

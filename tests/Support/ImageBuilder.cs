@@ -188,7 +188,7 @@ public static class ImageBuilder
         w.WriteSharedInfo(Page(0xFFFF, 0));
         for (uint v = 0; v < spec.Vcpus; v++)
         {
-            w.WritePvVcpu(LibxcFormat.X86PvVcpuBasic, v, Filled(spec.GuestWidth == 8 ? LibxcFormat.VcpuBasicSize64 : LibxcFormat.VcpuBasicSize32, (byte)(0x40 + v)));
+            w.WritePvVcpu(LibxcFormat.X86PvVcpuBasic, v, spec.GuestWidth == 8 ? PvVcpuBasic64((int)v) : Filled(LibxcFormat.VcpuBasicSize32, (byte)(0x40 + v)));
             w.WritePvVcpu(LibxcFormat.X86PvVcpuExtended, v, Filled(128, 0x11));
             w.WritePvVcpu(LibxcFormat.X86PvVcpuXsave, v, Filled(16 + 576, 0x22));
             w.WritePvVcpu(LibxcFormat.X86PvVcpuMsrs, v, new ByteBuilder().U32(0xC0011027).U32(0).U64(0xFFFFFFFF).ToArray());
@@ -323,33 +323,62 @@ public static class ImageBuilder
         return b.ToArray();
     }
 
+    // A 64-bit Linux guest idling in native_safe_halt (nokaslr addresses), as Xen saves hvm_hw_cpu.
     private static byte[] CpuEntry(int vcpu)
     {
         var cpu = new byte[1032];
+        void U64(int at, ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(at), v);
+        void U32(int at, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(at), v);
         BinaryPrimitives.WriteUInt16LittleEndian(cpu, 0x37F);
-        BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(24), 0x1F80);
-        BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(640), vcpu == 0 ? 0xFFF0UL : 0);
-        BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(648), 2);
-        BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(656), 0x60000010);
-        BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(688 + 32), 0xFFFF0FF0);
-        BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(688 + 40), 0x400);
-        BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(736), 0xF000);
-        for (int i = 0; i < 10; i++)
+        U32(24, 0x1F80);
+        U64(512, 0); U64(520, (ulong)vcpu); U64(544, 0xFFFFFFFF82803EB0UL - ((ulong)vcpu * 0x100));
+        U64(568, vcpu == 0 ? 0xFFFFFFFF82803E98UL : 0xFFFFC900000CBEA8UL);     // rsp
+        U64(640, 0xFFFFFFFF81C0F2ABUL);                                          // rip: native_safe_halt+0xb
+        U64(648, 0x246);                                                         // rflags: IF ZF PF
+        U64(656, 0x80050033); U64(664, 0x7F3C2A1B5000UL); U64(672, 0x1C000); U64(680, 0x3506F0);
+        U64(720, 0xFFFF0FF0); U64(728, 0x400);
+        U32(736, 0x10); U32(740, 0x18); U32(744, 0x18); U32(748, 0); U32(752, 0); U32(756, 0x18); U32(760, 0x40); U32(764, 0);
+        uint[] limits = { 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0x4087, 0xFFFF, 0xFFF, 0x7F };
+        for (int i = 0; i < limits.Length; i++)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(768 + (4 * i)), 0xFFFF);
+            U32(768 + (4 * i), limits[i]);
         }
 
-        BinaryPrimitives.WriteUInt64LittleEndian(cpu.AsSpan(808), 0xFFFF0000);
-        BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(888), 0x9B);
-        for (int i = 1; i < 6; i++)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(888 + (4 * i)), 0x93);
-        }
-
-        BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(888 + 24), 0x8B);
-        BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(888 + 28), 0x82);
-        BinaryPrimitives.WriteUInt32LittleEndian(cpu.AsSpan(1024), 1);
+        ulong gsBase = 0xFFFF88803E600000UL + ((ulong)vcpu * 0x40000);
+        U64(840, gsBase);                                                        // gs base (kernel per-cpu area)
+        U64(856, 0xFFFFFE0000003000UL + ((ulong)vcpu * 0x10000));                // tr base
+        U64(872, 0xFFFFFE0000000000UL); U64(880, 0xFFFFFE0000001000UL + ((ulong)vcpu * 0x10000));
+        U32(888, 0xA9B); U32(892, 0xC93); U32(896, 0xC93); U32(900, 0x10000); U32(904, 0x10000); U32(908, 0xC93); U32(912, 0x8B); U32(916, 0x10000);
+        U64(920, 0x10); U64(936, 0xFFFFFFFF81E01A30UL);                          // sysenter cs, eip
+        U64(960, 0xFFFFFFFF81E00080UL); U64(968, 0x0023001000000000UL); U64(976, 0xFFFFFFFF81E01740UL); U64(984, 0x257FD5);
+        U64(992, 0xD01);                                                         // EFER: SCE LME LMA NXE
+        U64(1008, 0x2B3F1C9E44AUL + ((ulong)vcpu * 0x1F));                       // tsc
+        U32(1024, 1);                                                            // FPU initialised
         return cpu;
+    }
+
+    /// <summary>A 64-bit PV vCPU (vcpu_guest_context_x86_64): a Linux kernel idling in the hypercall page.</summary>
+    public static byte[] PvVcpuBasic64(int vcpu)
+    {
+        var b = new byte[LibxcFormat.VcpuBasicSize64];
+        void U64(int at, ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(at), v);
+        BinaryPrimitives.WriteUInt16LittleEndian(b, 0x37F);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(24), 0x1F80);
+        U64(512, 0x1 | 0x4 | 0x20);                                               // VGCF_I387_VALID | VGCF_IN_KERNEL | VGCF_ONLINE
+        U64(520 + 80, 0); U64(520 + 88, 0xFFFFFFFF81001380UL); U64(520 + 104, (ulong)vcpu);
+        U64(648, 0xFFFFFFFF810013AAUL);                                          // rip: xen_hypercall_sched_op+0xa
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(656), 0xE033);        // FLAT_KERNEL_CS64
+        U64(664, 0x246);
+        U64(672, vcpu == 0 ? 0xFFFFFFFF82803E80UL : 0xFFFFC900000D3E88UL);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(680), 0xE02B);        // FLAT_KERNEL_SS64
+        U64(4960, 0x80); U64(4968, 0xE02B); U64(4976, vcpu == 0 ? 0xFFFFFFFF82804000UL : 0xFFFFC900000D4000UL);
+        U64(4832, 0x1D);                                                         // gdt frame
+        U64(4984 + 24, 0x1A000);                                                 // cr3: pfn 0x1a (xen_pfn_to_cr3)
+        U64(4984 + 32, 0x2660);                                                  // cr4
+        U64(5112, 0xFFFFFFFF81E01000UL); U64(5120, 0xFFFFFFFF81E01060UL); U64(5128, 0xFFFFFFFF81E00080UL);
+        U64(5136, 0x2D);                                                         // vm_assist
+        U64(5152, 0xFFFF88803E600000UL + ((ulong)vcpu * 0x40000));              // gs_base_kernel
+        return b;
     }
 }
 
@@ -432,7 +461,6 @@ public static class SampleConfig
         P(HvmParamNames.BufioreqPfn, 0xFEFFE),
         P(HvmParamNames.ConsolePfn, 0xFEFFD),
         P(HvmParamNames.AcpiIoportsLocation, 1),
-        P(HvmParamNames.Viridian, 0x7),
         P(HvmParamNames.IdentPt, 0xFEFFB000),
     };
 

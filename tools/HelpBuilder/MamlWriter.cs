@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml;
 
@@ -110,6 +111,16 @@ internal static class MamlWriter
         w.WriteEndElement();
 
         w.WriteStartElement("command", "relatedLinks", Command);
+
+        // Get-Help -Online opens the first link that has a URI: the page of this cmdlet.
+        if (doc.FrontMatter.TryGetValue("online version", out string? online) && !string.IsNullOrWhiteSpace(online))
+        {
+            w.WriteStartElement("maml", "navigationLink", Maml);
+            w.WriteElementString("maml", "linkText", Maml, "Online Version:");
+            w.WriteElementString("maml", "uri", Maml, online.Trim());
+            w.WriteEndElement();
+        }
+
         var links = doc["RELATED LINKS"];
         foreach (Match m in Regex.Matches(string.Join("\n", links is null ? [] : links.Blocks.OfType<Markdig.Syntax.ParagraphBlock>().Select(LinkMarkup)), @"\[([^\]]+)\]\(([^)]*)\)"))
         {
@@ -165,8 +176,47 @@ internal static class MamlWriter
     {
         foreach (string p in paras)
         {
-            w.WriteElementString("maml", "para", Maml, p);
+            w.WriteElementString("maml", "para", Maml, Wrap(p, WrapColumn));
         }
+    }
+
+    /// <summary>
+    /// Help text is pre-wrapped: pwsh re-wraps long paragraph lines at the console width without
+    /// regard to words (PowerShell/PowerShell#13296), so every line must already fit. 72 leaves
+    /// room for the deepest indentation Get-Help uses (parameters, 8) in an 80-column console.
+    /// </summary>
+    internal const int WrapColumn = 72;
+
+    internal static string Wrap(string text, int width)
+    {
+        var result = new StringBuilder();
+        foreach (string line in text.Replace("\r\n", "\n").Split('\n'))
+        {
+            if (result.Length > 0)
+            {
+                result.Append('\n');
+            }
+
+            int column = 0;
+            foreach (string word in line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (column > 0 && column + 1 + word.Length > width)
+                {
+                    result.Append('\n');
+                    column = 0;
+                }
+                else if (column > 0)
+                {
+                    result.Append(' ');
+                    column++;
+                }
+
+                result.Append(word);
+                column += word.Length;
+            }
+        }
+
+        return result.ToString();
     }
 
     private static void WriteParameter(XmlWriter w, Parameter p, string? set, bool inSyntax)

@@ -12,7 +12,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Converts legacy (Xen 4.5 and older) save images to v2 streams, byte-identical to Xen's converter.</para>
     /// </summary>
-    [Cmdlet(VerbsData.ConvertTo, "XenStreamV2", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
+    [Cmdlet(VerbsData.ConvertTo, "XenStreamV2", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/ConvertTo-XenStreamV2.md")]
     [OutputType(typeof(FileInfo))]
     public sealed class ConvertToXenStreamV2Command : InputFileCmdlet
     {

@@ -15,7 +15,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Writes a xenstore migration dump from records, emulator xenstore data or plain objects.</para>
     /// </summary>
-    [Cmdlet(VerbsData.Export, "XenstoreDump", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
+    [Cmdlet(VerbsData.Export, "XenstoreDump", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Export-XenstoreDump.md")]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportXenstoreDumpCommand : PSCmdlet
     {

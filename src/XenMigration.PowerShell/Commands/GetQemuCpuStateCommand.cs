@@ -8,7 +8,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Gets the x86 vCPU registers saved in QEMU migration streams.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "QemuCpuState", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommon.Get, "QemuCpuState", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Get-QemuCpuState.md")]
     [OutputType(typeof(QemuCpuState))]
     public sealed class GetQemuCpuStateCommand : QemuInputCmdlet
     {
@@ -26,6 +26,14 @@ namespace XenMigration.Commands
             foreach (QemuCpuState cpu in QemuCpuState.FromSections(sections))
             {
                 WriteObject(cpu);
+            }
+
+            bool underXen = image.Container is QemuContainer.XenEmulatorContext or QemuContainer.XenDeviceModelRecord;
+            if (underXen && sections.Exists(s => s.IdStr == "cpu"))
+            {
+                // QEMU creates (and xen-save-devices-state saves) a cpu section per vCPU even under Xen,
+                // but those vCPUs never run: their registers are QEMU's reset state, not the guest's.
+                WriteWarning(target + ": under Xen, QEMU's vCPUs never run: these cpu sections hold QEMU's reset state (real mode at 0xfffffff0), not the guest's registers, which are in the HVM context (Get-XenHvmContext -TypeCode Cpu).");
             }
 
             if (!sections.Exists(s => s.IdStr == "cpu"))

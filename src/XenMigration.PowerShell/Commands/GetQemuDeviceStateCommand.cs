@@ -8,7 +8,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Lists the sections of QEMU migration streams, with each device's decoded fields.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "QemuDeviceState", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommon.Get, "QemuDeviceState", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Get-QemuDeviceState.md")]
     [OutputType(typeof(QemuSection), typeof(QemuConfigurationRecord), typeof(QemuCommandRecord), typeof(LibvirtSaveHeader))]
     public sealed class GetQemuDeviceStateCommand : QemuInputCmdlet
     {

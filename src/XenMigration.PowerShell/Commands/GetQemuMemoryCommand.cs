@@ -9,7 +9,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Reads guest memory from QEMU migration streams, or lists their RAM blocks.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "QemuMemory", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommon.Get, "QemuMemory", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Get-QemuMemory.md")]
     [OutputType(typeof(QemuMemoryRange), typeof(QemuRamBlock))]
     public sealed class GetQemuMemoryCommand : QemuInputCmdlet
     {

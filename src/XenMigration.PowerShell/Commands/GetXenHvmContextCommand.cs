@@ -10,7 +10,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Decodes the HVM context of Xen save images: vCPU registers, local APICs, IOAPIC, PIC, PIT, RTC, HPET, MTRRs, XSAVE and MSR state.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "XenHvmContext", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommon.Get, "XenHvmContext", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Get-XenHvmContext.md")]
     [OutputType(typeof(HvmContextEntry))]
     public sealed class GetXenHvmContextCommand : RecordInputCmdlet
     {
@@ -20,8 +20,11 @@ namespace XenMigration.Commands
 
         /// <summary>Only entries of these typecodes are written.</summary>
         [Parameter]
+        [SupportsWildcards]
+        [EnumArgument(typeof(HvmTypeCode))]
+        [ArgumentCompleter(typeof(HvmTypeCodeCompleter))]
         [ValidateNotNullOrEmpty]
-        public HvmTypeCode[]? TypeCode { get; set; }
+        public string[]? TypeCode { get; set; }
 
         /// <summary>Only entries of these instances (vCPU numbers; PIC 0 master, 1 slave) are written.</summary>
         [Parameter]
@@ -33,7 +36,7 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
-            _codes = TypeCode is null ? null : new HashSet<HvmTypeCode>(TypeCode);
+            _codes = TypeCode is null ? null : new HashSet<HvmTypeCode>(EnumNames.Parse<HvmTypeCode>(TypeCode));
             _instances = Instance is null ? null : new HashSet<ushort>(Instance);
         }
 
@@ -55,6 +58,22 @@ namespace XenMigration.Commands
             Write(record.FilePath ?? record.ToString(), () => HvmContextDecoder.DecodeRecord(record, checkpoint));
         }
 
+        // One kind asked for: the entry as it is, shown by its kind's own view. Several kinds (or all):
+        // marked as part of a mixed listing, so they share the common table instead of falling back to lists.
+        private object Shaped(HvmContextEntry e)
+        {
+            if (_codes is not null && _codes.Count == 1)
+            {
+                return e;
+            }
+
+            var shaped = PSObject.AsPSObject(e);
+            shaped.TypeNames.Insert(0, MixedTypeName);
+            return shaped;
+        }
+
+        private const string MixedTypeName = "XenMigration.HvmContext.HvmContextEntry#Mixed";
+
         // Writes the wanted entries; returns how many entries the source had (wanted or not), -1 on failure.
         private int Write(string target, Func<IEnumerable<HvmContextEntry>> entries)
         {
@@ -66,7 +85,7 @@ namespace XenMigration.Commands
                     count++;
                     if ((_codes is null || _codes.Contains(e.TypeCode)) && (_instances is null || _instances.Contains(e.Instance)))
                     {
-                        WriteObject(e);
+                        WriteObject(Shaped(e));
                     }
 
                     if (Stopping)

@@ -8,7 +8,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Lists the headers and records of Xen save images as typed objects.</para>
     /// </summary>
-    [Cmdlet(VerbsCommon.Get, "XenStreamRecord", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsCommon.Get, "XenStreamRecord", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Get-XenStreamRecord.md")]
     [OutputType(typeof(XenStreamRecord))]
     public sealed class GetXenStreamRecordCommand : InputFileCmdlet
     {
@@ -16,8 +16,11 @@ namespace XenMigration.Commands
 
         /// <summary>Only records of these types are written.</summary>
         [Parameter]
+        [SupportsWildcards]
+        [EnumArgument(typeof(XenRecordType))]
+        [ArgumentCompleter(typeof(XenRecordTypeCompleter))]
         [ValidateNotNullOrEmpty]
-        public XenRecordType[]? Type { get; set; }
+        public string[]? Type { get; set; }
 
         /// <inheritdoc/>
         protected override void BeginProcessing()
@@ -25,7 +28,7 @@ namespace XenMigration.Commands
             if (Type is not null)
             {
                 _wanted = new bool[Enum.GetValues(typeof(XenRecordType)).Length];
-                foreach (XenRecordType t in Type)
+                foreach (XenRecordType t in EnumNames.Parse<XenRecordType>(Type))
                 {
                     _wanted[(int)t] = true;
                 }

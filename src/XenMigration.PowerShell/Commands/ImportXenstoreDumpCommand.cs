@@ -6,7 +6,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Reads xenstore migration / live-update dumps as typed records.</para>
     /// </summary>
-    [Cmdlet(VerbsData.Import, "XenstoreDump", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsData.Import, "XenstoreDump", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Import-XenstoreDump.md")]
     [OutputType(typeof(XenstoreRecord))]
     public sealed class ImportXenstoreDumpCommand : InputFileCmdlet
     {
@@ -14,8 +14,10 @@ namespace XenMigration.Commands
 
         /// <summary>Only records of these types are written.</summary>
         [Parameter]
+        [SupportsWildcards]
+        [EnumArgument(typeof(XenstoreRecordType))]
         [ValidateNotNullOrEmpty]
-        public XenstoreRecordType[]? Type { get; set; }
+        public string[]? Type { get; set; }
 
         /// <inheritdoc/>
         protected override void BeginProcessing()
@@ -23,7 +25,7 @@ namespace XenMigration.Commands
             if (Type is not null)
             {
                 _wanted = new bool[16];
-                foreach (XenstoreRecordType t in Type)
+                foreach (XenstoreRecordType t in EnumNames.Parse<XenstoreRecordType>(Type))
                 {
                     _wanted[Slot(t)] = true;
                 }

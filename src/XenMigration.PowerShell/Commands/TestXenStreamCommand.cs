@@ -8,7 +8,7 @@ namespace XenMigration.Commands
     /// <summary>
     /// <para type="synopsis">Verifies Xen save images; returns $true or $false per file, or a detailed result.</para>
     /// </summary>
-    [Cmdlet(VerbsDiagnostic.Test, "XenStream", DefaultParameterSetName = PathSet)]
+    [Cmdlet(VerbsDiagnostic.Test, "XenStream", DefaultParameterSetName = PathSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Test-XenStream.md")]
     [OutputType(typeof(bool))]
     [OutputType(typeof(XenStreamValidationResult))]
     public sealed class TestXenStreamCommand : InputFileCmdlet

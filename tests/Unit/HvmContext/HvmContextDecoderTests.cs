@@ -75,9 +75,9 @@ public class HvmContextDecoderTests
         Assert.Equal((0x54381286u, 1u, 0x906EAu, 2_400_000u, 6u, 0x9Eu), (header.Magic, header.Version, header.Cpuid, header.GtscKhz, header.Family, header.Model));
         var cpu = entries.OfType<HvmCpuEntry>().ToList();
         Assert.Equal(new ushort[] { 0, 1 }, cpu.Select(c => c.Instance));
-        Assert.Equal(0xFFF0UL, cpu[0].Rip);
-        Assert.Equal("Real", cpu[0].Mode);
-        Assert.Equal(0xF000u, cpu[0].Cs.Selector);
+        Assert.Equal(0xFFFFFFFF81C0F2ABUL, cpu[0].Rip);
+        Assert.Equal("Long", cpu[0].Mode);
+        Assert.Equal(0x10u, cpu[0].Cs.Selector);
         var pics = entries.OfType<HvmPicEntry>().ToList();
         Assert.True(pics[0].IsMaster);
         Assert.False(pics[1].IsMaster);

@@ -26,7 +26,7 @@ public class XenstoreDumpTests
         Assert.Equal(new object[] { 19, 4, 3 }, r.Output.Select(o => o.BaseObject));
         string text = System.Text.RegularExpressions.Regex.Replace(r.HostText, "\u001b\\[[0-9;]*m", string.Empty);
         Assert.Contains("FilePath: " + dump, text);
-        Assert.Matches(@"0x[0-9A-F]{8}\s+Node\s+/local/domain/7/name = ""web01"" \[n7,r0\(stale\)\]", text);
+        Assert.Matches(@"0x[0-9a-f]{8}\s+Node\s+/local/domain/7/name = ""web01"" \[n7,r0\(stale\)\]", text);
     }
 
     [Fact]
