@@ -145,6 +145,10 @@ namespace XenMigration.Qemu
         /// <summary>The architectural registers, in the type every source of vCPU state shares.</summary>
         public X86Registers Registers { get; private set; } = new X86Registers();
 
+        /// <summary>Whether a section carries vCPU state (<c>cpu</c>, <c>cpu_common</c>, <c>apic</c>): the ones <see cref="FromSections"/> uses.</summary>
+        public static bool IsCpuSection(QemuSection section) =>
+            section is { IdStr: "cpu" or "cpu_common" or "apic" };
+
         /// <summary>
         /// The vCPUs of a stream's sections, in instance order. Sections without decoded fields are
         /// passed over (<c>cpu</c> sections are decoded from the description or the built-in table).

@@ -17,7 +17,7 @@ namespace XenMigration.Commands
             var sections = new List<QemuSection>();
             ReadAll(image, progress, target, record =>
             {
-                if (record is QemuSection { IdStr: "cpu" or "cpu_common" or "apic" } s)
+                if (record is QemuSection s && QemuCpuState.IsCpuSection(s))
                 {
                     sections.Add(s);
                 }
