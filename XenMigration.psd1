@@ -18,11 +18,13 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'ConvertTo-XenStreamV2'
+        'Export-GuestMemory'
         'Export-XenstoreDump'
         'Get-QemuCpuState'
         'Get-QemuDeviceState'
         'Get-QemuMemory'
         'Get-XenHvmContext'
+        'Get-XenMemory'
         'Get-XenStreamRecord'
         'Import-XenstoreDump'
         'Test-XenStream'

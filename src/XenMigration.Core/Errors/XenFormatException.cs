@@ -37,6 +37,10 @@ namespace XenMigration
         public const string AmbiguousWidth = "AmbiguousWidth";
         /// <summary>A legacy image that parses as the other guest type than the one given.</summary>
         public const string GuestTypeMismatch = "GuestTypeMismatch";
+        /// <summary>The operation needs a seekable input (a file), and the input is a pipe.</summary>
+        public const string NeedsSeekableInput = "NeedsSeekableInput";
+        /// <summary>The image holds no guest memory (a device-model state, or no PAGE_DATA).</summary>
+        public const string NoGuestMemory = "NoGuestMemory";
         /// <summary>A legacy image reads as both guest types; the guest type must be given.</summary>
         public const string AmbiguousGuestType = "AmbiguousGuestType";
         /// <summary>A converted stream failed verification, so it was not written.</summary>

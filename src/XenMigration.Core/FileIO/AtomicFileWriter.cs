@@ -235,7 +235,8 @@ namespace XenMigration.FileIO
                 _destination = destination;
             }
 
-            public override bool CanRead => false;
+            // Readable so that a writer can read back what it wrote (guest memory: XBZRLE deltas, notes).
+            public override bool CanRead => _inner.CanRead;
 
             public override bool CanSeek => _inner.CanSeek;
 
@@ -279,11 +280,21 @@ namespace XenMigration.FileIO
                 }
             }
 
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
 
             public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
 
-            public override void SetLength(long value) => _inner.SetLength(value);
+            public override void SetLength(long value)
+            {
+                try
+                {
+                    _inner.SetLength(value);
+                }
+                catch (IOException e) when (e is not DestinationException)
+                {
+                    throw Failed(_destination, e);
+                }
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
 
@@ -56,13 +58,19 @@ namespace XenMigration.Qemu
                             }
 
                             _memory?.Fill(block, page, value);
+                            _sink?.Fill(block, page, value);
                             break;
                         case QemuFormat.RamPage:
                             pages++;
                             b.Pages++;
-                            if (_memory is not null && _memory.Wants(block, page))
+                            if (_sink is not null || (_memory is not null && _memory.Wants(block, page)))
                             {
-                                _memory.Store(block, page, Bytes(QemuFormat.TargetPageSize, "a page"));
+                                ReadOnlySpan<byte> data = Bytes(QemuFormat.TargetPageSize, "a page");
+                                _sink?.Page(block, page, data);
+                                if (_memory is not null && _memory.Wants(block, page))
+                                {
+                                    _memory.Store(block, page, data);
+                                }
                             }
                             else if (_source.Skip(QemuFormat.TargetPageSize) != QemuFormat.TargetPageSize)
                             {
@@ -80,9 +88,14 @@ namespace XenMigration.Qemu
 
                             compressed++;
                             b.CompressedPages++;
-                            if (_memory is not null && _memory.Wants(block, page))
+                            if (_sink is not null || (_memory is not null && _memory.Wants(block, page)))
                             {
-                                _memory.Store(block, page, QemuPages.Inflate(Bytes((int)length, "a compressed page"), at));
+                                byte[] data = QemuPages.Inflate(Bytes((int)length, "a compressed page"), at);
+                                _sink?.Page(block, page, data);
+                                if (_memory is not null && _memory.Wants(block, page))
+                                {
+                                    _memory.Store(block, page, data);
+                                }
                             }
                             else if (_source.Skip(length) != length)
                             {
@@ -103,9 +116,14 @@ namespace XenMigration.Qemu
 
                             xbzrle++;
                             b.XbzrlePages++;
-                            if (_memory is not null && _memory.Wants(block, page))
+                            if (_sink is not null || (_memory is not null && _memory.Wants(block, page)))
                             {
-                                _memory.ApplyXbzrle(block, page, Bytes(length, "an XBZRLE page"), at);
+                                ReadOnlySpan<byte> delta = Bytes(length, "an XBZRLE page");
+                                _sink?.Xbzrle(block, page, delta, at);
+                                if (_memory is not null && _memory.Wants(block, page))
+                                {
+                                    _memory.ApplyXbzrle(block, page, delta, at);
+                                }
                             }
                             else if (_source.Skip(length) != length)
                             {
@@ -207,9 +225,26 @@ namespace XenMigration.Qemu
                 // costs nothing, however many the stream has.
                 QemuPages.MapBlocks(_blocks, Configuration?.MachineType);
                 _memory?.Resolve(_blocks);
+                _sink?.Blocks(_blocks);
             }
 
             return count;
         }
+    }
+
+    /// <summary>Receives a stream's pages as they are read, in stream order (a page may come more than once).</summary>
+    internal interface IQemuPageSink
+    {
+        /// <summary>The RAM blocks, placed, after each block list that added blocks.</summary>
+        void Blocks(IReadOnlyList<QemuRamBlock> blocks);
+
+        /// <summary>A page's 4096 bytes (raw or inflated).</summary>
+        void Page(int block, long page, ReadOnlySpan<byte> data);
+
+        /// <summary>A page filled with one byte (zero pages).</summary>
+        void Fill(int block, long page, byte value);
+
+        /// <summary>An XBZRLE delta against the page's previous copy.</summary>
+        void Xbzrle(int block, long page, ReadOnlySpan<byte> delta, long at);
     }
 }

@@ -23,6 +23,9 @@ namespace XenMigration.Qemu
         /// <summary>Stops the reading (OperationCanceledException) when signalled: checked as pages and fields stream past.</summary>
         public System.Threading.CancellationToken CancellationToken { get; set; }
 
+        /// <summary>Receives every page as it is read (guest memory export); pages are then decoded, not skipped.</summary>
+        internal IQemuPageSink? PageSink { get; set; }
+
         internal string? DescriptionJson { get; set; }
 
         /// <summary>A copy, for one of several streams opened with the same options.</summary>
@@ -47,6 +50,7 @@ namespace XenMigration.Qemu
         private readonly List<QemuRamBlock> _blocks = new List<QemuRamBlock>();
         private readonly Dictionary<string, int> _blockIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         private readonly QemuMemoryCollector? _memory;
+        private readonly IQemuPageSink? _sink;
         private QemuVmDescription? _description;
         private bool? _footers;
         private bool _started;
@@ -69,6 +73,7 @@ namespace XenMigration.Qemu
                 _memory = new QemuMemoryCollector(request);
             }
 
+            _sink = options?.PageSink;
             _cancel = options?.CancellationToken ?? default;
             if (options?.DescriptionJson is string json)
             {

@@ -169,30 +169,10 @@ namespace XenMigration.Commands
             }
         }
 
-        private string DestinationFor(string input)
-        {
-            if (DestinationFolder is not null)
-            {
-                return System.IO.Path.Combine(OutputFiles.Resolve(this, DestinationFolder), OutputName(input));
-            }
-
-            string target = OutputFiles.Resolve(this, Destination!);
-            if (EndsInSeparator(Destination!))
-            {
-                // "out/" names a folder, as with Copy-Item: create it and keep the input's name.
-                Directory.CreateDirectory(target);
-                _destinationIsFolder = true;
-                return System.IO.Path.Combine(target, OutputName(input));
-            }
-
-            _destinationIsFolder = Directory.Exists(target);
-            return _destinationIsFolder ? System.IO.Path.Combine(target, OutputName(input)) : target;
-        }
+        private string DestinationFor(string input) =>
+            OutputFiles.DestinationFor(this, Destination, DestinationFolder, input, OutputName, out _destinationIsFolder);
 
         // A converted image is a save image: "vm.legacy" becomes "vm.save" ("vm.save" stays "vm.save").
         private static string OutputName(string input) => System.IO.Path.GetFileNameWithoutExtension(input) + ".save";
-
-        private static bool EndsInSeparator(string path) =>
-            path.EndsWith("/", StringComparison.Ordinal) || path.EndsWith(System.IO.Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal);
     }
 }

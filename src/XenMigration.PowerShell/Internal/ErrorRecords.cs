@@ -80,6 +80,8 @@ namespace XenMigration.Commands
             XenErrorIds.AmbiguousWidth => ErrorCategory.InvalidArgument,
             XenErrorIds.GuestTypeMismatch => ErrorCategory.InvalidArgument,
             XenErrorIds.AmbiguousGuestType => ErrorCategory.InvalidArgument,
+            XenErrorIds.NeedsSeekableInput => ErrorCategory.InvalidOperation,
+            XenErrorIds.NoGuestMemory => ErrorCategory.ObjectNotFound,
             XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
             XenErrorIds.ConversionFailedVerification => ErrorCategory.InvalidResult,
             XenErrorIds.UnsupportedCompression => ErrorCategory.NotImplemented,

@@ -72,6 +72,31 @@ namespace XenMigration.Commands
             return record;
         }
 
+        /// <summary>
+        /// Where one input's output goes: into -DestinationFolder, or -Destination taken as a file,
+        /// or as a folder when it is an existing directory or ends with a separator ("out/", created
+        /// when missing, as Copy-Item does). The file in a folder is named by <paramref name="name"/>.
+        /// </summary>
+        public static string DestinationFor(PSCmdlet cmdlet, string? destination, string? folder, string input, Func<string, string> name, out bool isFolder)
+        {
+            if (folder is not null)
+            {
+                isFolder = true;
+                return Path.Combine(Resolve(cmdlet, folder), name(input));
+            }
+
+            string target = Resolve(cmdlet, destination!);
+            if (destination!.EndsWith("/", StringComparison.Ordinal) || destination.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal))
+            {
+                Directory.CreateDirectory(target);
+                isFolder = true;
+                return Path.Combine(target, name(input));
+            }
+
+            isFolder = Directory.Exists(target);
+            return isFolder ? Path.Combine(target, name(input)) : target;
+        }
+
         /// <summary>-PassThru: the provider's item, whose PSPath binds -LiteralPath downstream (brackets work).</summary>
         public static void PassThru(PSCmdlet cmdlet, string destination) =>
             cmdlet.WriteObject(cmdlet.InvokeProvider.Item.Get(new[] { destination }, force: true, literalPath: true), enumerateCollection: true);

@@ -1,0 +1,151 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using XenMigration.FileIO;
+using XenMigration.Memory;
+
+namespace XenMigration.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Writes the guest memory of a Xen, QEMU or libvirt image to a sparse raw image or an ELF core.</para>
+    /// </summary>
+    [Cmdlet(VerbsData.Export, "GuestMemory", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Export-GuestMemory.md")]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportGuestMemoryCommand : InputFileCmdlet
+    {
+        private int _inputs;
+        private bool _destinationIsFolder;
+
+        /// <summary>The file to write (one input), or a folder.</summary>
+        [Parameter(Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string? Destination { get; set; }
+
+        /// <summary>The directory that receives one file per input.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? DestinationFolder { get; set; }
+
+        /// <summary>Raw (flat, sparse) or Elf (core file); by default Elf for a destination ending in .elf, .core or .vmcore, else Raw.</summary>
+        [Parameter]
+        public GuestMemoryFormat Format { get; set; }
+
+        /// <summary>Checkpointed Xen streams: the memory at the end of this checkpoint (1-based).</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int Checkpoint { get; set; }
+
+        /// <summary>Replace a read-only destination.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Never replace an existing destination.</summary>
+        [Parameter]
+        [Alias("NoOverwrite")]
+        public SwitchParameter NoClobber { get; set; }
+
+        /// <summary>Write a FileInfo for each file written.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            if (Destination is not null && DestinationFolder is not null)
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify -Destination or -DestinationFolder, not both."), "CannotSpecifyDestinationAndDestinationFolder", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (Destination is null && DestinationFolder is null)
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify where to write the memory: -Destination for a file, -DestinationFolder for a directory."), "DestinationRequired", ErrorCategory.InvalidArgument, null));
+            }
+        }
+
+        /// <inheritdoc/>
+        protected override void ProcessFile(string path)
+        {
+            string destination;
+            try
+            {
+                destination = OutputFiles.DestinationFor(this, Destination, DestinationFolder, path, OutputName, out _destinationIsFolder);
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException || ex is SessionStateException)
+            {
+                WriteError(ErrorRecords.Create(ex, "InvalidDestination", ErrorCategory.InvalidArgument, Destination ?? DestinationFolder));
+                return;
+            }
+
+            if (++_inputs > 1 && Destination is not null && !_destinationIsFolder)
+            {
+                WriteError(ErrorRecords.Create(new ArgumentException("-Destination names a single file but several inputs were given; use -DestinationFolder."), "DestinationTakesOneFile", ErrorCategory.InvalidArgument, path));
+                return;
+            }
+
+            GuestMemoryFormat format = FormatFor(destination);
+            var commit = new CommitOptions { NoClobber = NoClobber, Force = Force };
+            if (!OutputFiles.Prepare(this, destination, path, commit, string.Format(CultureInfo.CurrentCulture, "Export the guest memory of '{0}' as {1}", path, format == GuestMemoryFormat.Elf ? "an ELF core" : "a raw image"), out ErrorRecord? refusal))
+            {
+                if (refusal is not null)
+                {
+                    WriteError(refusal);
+                }
+
+                return;
+            }
+
+            RunExport(path, destination, format, commit);
+        }
+
+        private void RunExport(string path, string destination, GuestMemoryFormat format, CommitOptions commit)
+        {
+            var progress = new ProgressReporter(this, 0x584D4558, "Export-GuestMemory");
+            var options = new GuestMemoryExportOptions
+            {
+                Format = format,
+                Checkpoint = MyInvocation.BoundParameters.ContainsKey(nameof(Checkpoint)) ? Checkpoint : null,
+                Progress = (done, total) => progress.Report(path, done, total),
+                CancellationToken = Stopped,
+            };
+            try
+            {
+                GuestMemoryExportResult r = GuestMemoryExport.ExportFile(path, destination, options, commit);
+                WriteVerbose(string.Format(CultureInfo.InvariantCulture, "{0}: wrote {1} ({2}: {3} data pages, {4} zero pages as holes, {5} ranges, {6} vCPUs{7}, {8} bytes apparent)", path, destination, r.Format, r.DataPages, r.ZeroPages, r.Ranges, r.Vcpus, r.HasVmcoreInfo ? ", VMCOREINFO" : string.Empty, r.FileLength));
+                if (PassThru)
+                {
+                    OutputFiles.PassThru(this, destination);
+                }
+            }
+            catch (DestinationException ex)
+            {
+                WriteError(OutputFiles.Refusal(ex));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
+            {
+                WriteError(ErrorRecords.FromException(ex, path));
+            }
+            finally
+            {
+                progress.Complete();
+            }
+        }
+
+        private GuestMemoryFormat FormatFor(string destination)
+        {
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Format)))
+            {
+                return Format;
+            }
+
+            string ext = System.IO.Path.GetExtension(destination).ToLowerInvariant();
+            return ext is ".elf" or ".core" or ".vmcore" ? GuestMemoryFormat.Elf : GuestMemoryFormat.Raw;
+        }
+
+        private string OutputName(string input) =>
+            System.IO.Path.GetFileNameWithoutExtension(input) + (MyInvocation.BoundParameters.ContainsKey(nameof(Format)) && Format == GuestMemoryFormat.Elf ? ".elf" : ".raw");
+    }
+}
