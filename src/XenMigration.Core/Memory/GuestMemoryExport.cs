@@ -93,20 +93,23 @@ namespace XenMigration.Memory
             }
 
             writer.Begin(image.Layout());
-            byte[] page = new byte[4096];
-            long done = 0, total = image.PageCount;
-            foreach (var (pfn, kind) in image.Frames())
+            const int Chunk = 256;   // 1 MiB: one read and one write per run of pages
+            byte[] buffer = new byte[Chunk * 4096];
+            long done = 0, total = image.PageCount, next = 0;
+            foreach (var (pfn, count, kind) in image.Chunks(Chunk))
             {
-                if ((++done & 0x3FF) == 0)
+                done += count;
+                if (done >= next)
                 {
+                    next = done + 4096;
                     options.CancellationToken.ThrowIfCancellationRequested();
                     options.Progress?.Invoke(done * 4096, total * 4096);
                 }
 
                 if (kind == GuestMemoryKind.Data)
                 {
-                    image.ReadPage(pfn, page);
-                    writer.Page(pfn << 12, page);
+                    image.ReadChunk(pfn, count, buffer);
+                    writer.Pages(pfn << 12, buffer, count);
                 }
                 else if (kind == GuestMemoryKind.Zero)
                 {

@@ -167,6 +167,45 @@ namespace XenMigration.Memory
             return true;
         }
 
+        /// <summary>Writes consecutive pages in one write (a run of frames read in one piece).</summary>
+        public void Pages(ulong gpa, byte[] data, int count)
+        {
+            long offset = OffsetOf(gpa);
+            ulong last = gpa + ((ulong)(count - 1) * PageSize);
+            if (count == 1 || offset < 0 || OffsetOf(last) != offset + ((long)(count - 1) * PageSize))
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    Page(gpa + ((ulong)i * PageSize), data.AsSpan(i * PageSize, PageSize));
+                }
+
+                return;
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                ulong page = (gpa >> 12) + (ulong)i;
+                if (!_written.Get(page))
+                {
+                    DataPages++;
+                    _written.Set(page, true);
+                }
+
+                if (VmcoreInfoAddress is null)
+                {
+                    FindVmcoreInfo(gpa + ((ulong)i * PageSize), data.AsSpan(i * PageSize, PageSize));
+                }
+            }
+
+            if (_file.Position != offset)
+            {
+                _file.Position = offset;
+            }
+
+            _file.Write(data, 0, count * PageSize);
+            _highest = Math.Max(_highest, last + PageSize);
+        }
+
         /// <summary>A zero page: a hole, or zeros over a copy written before.</summary>
         public void Zero(ulong gpa)
         {
@@ -198,12 +237,12 @@ namespace XenMigration.Memory
 
         // The kernel keeps its VMCOREINFO as an ELF note (vmcoreinfo_note): an aligned header with
         // namesz 11, the name, then text starting "OSRELEASE=". Its raw text copy has no header.
-        private void FindVmcoreInfo(ulong gpa, byte[] page)
+        private void FindVmcoreInfo(ulong gpa, ReadOnlySpan<byte> page)
         {
             int from = 0;
             while (from < PageSize)
             {
-                int i = page.AsSpan(from).IndexOf(s_vmcoreInfoName);
+                int i = page.Slice(from).IndexOf(s_vmcoreInfoName);
                 if (i < 0)
                 {
                     return;
@@ -211,10 +250,10 @@ namespace XenMigration.Memory
 
                 int name = from + i;
                 int start = name - 12;
-                if (start >= 0 && (start & 3) == 0 && name + 12 + 10 <= PageSize && ElfNotes.IsVmcoreInfo(page.AsSpan(start)))
+                if (start >= 0 && (start & 3) == 0 && name + 12 + 10 <= PageSize && ElfNotes.IsVmcoreInfo(page.Slice(start)))
                 {
                     VmcoreInfoAddress = gpa + (ulong)start;
-                    VmcoreInfoSize = ElfNotes.SizeOf(page.AsSpan(start));
+                    VmcoreInfoSize = ElfNotes.SizeOf(page.Slice(start));
                     return;
                 }
 

@@ -269,6 +269,52 @@ namespace XenMigration.Memory
             }
         }
 
+        /// <summary>
+        /// The frames in order, consecutive data frames whose pages also follow each other in the
+        /// file grouped (at most <paramref name="max"/>), so a run is one read and one write.
+        /// </summary>
+        public IEnumerable<(ulong Pfn, int Count, GuestMemoryKind Kind)> Chunks(int max)
+        {
+            var pfns = new List<ulong>(_pages.Keys);
+            pfns.Sort();
+            int i = 0;
+            while (i < pfns.Count)
+            {
+                Entry first = _pages[pfns[i]];
+                int n = 1;
+                if (first.Kind == GuestMemoryKind.Data && first.Bytes is null)
+                {
+                    while (n < max && i + n < pfns.Count && pfns[i + n] == pfns[i] + (ulong)n
+                        && _pages[pfns[i + n]] is { Kind: GuestMemoryKind.Data, Bytes: null } next && next.Offset == first.Offset + (4096L * n))
+                    {
+                        n++;
+                    }
+                }
+
+                yield return (pfns[i], n, first.Kind);
+                i += n;
+            }
+        }
+
+        /// <summary>Reads <paramref name="count"/> frames of a chunk from <see cref="Chunks"/> into <paramref name="buffer"/>.</summary>
+        public void ReadChunk(ulong pfn, int count, byte[] buffer)
+        {
+            if (count == 1)
+            {
+                byte[] page = new byte[4096];
+                ReadPage(pfn, page);
+                Buffer.BlockCopy(page, 0, buffer, 0, 4096);
+                return;
+            }
+
+            Entry e = _pages[pfn];
+            _file!.Position = e.Offset;
+            if (ForwardReadStream.ReadFully(_file, buffer, 0, count * 4096) != count * 4096)
+            {
+                throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "Unexpected end of the image at offset {0}, inside the pages of frames 0x{1:x}-0x{2:x}.", e.Offset, pfn, pfn + (ulong)count - 1), e.Offset);
+            }
+        }
+
         /// <summary>Reads the last copy of a frame into <paramref name="page"/>; false when the image has no data for it.</summary>
         public bool ReadPage(ulong pfn, byte[] page)
         {

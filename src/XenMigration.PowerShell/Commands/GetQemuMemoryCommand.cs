@@ -93,7 +93,9 @@ namespace XenMigration.Commands
 
             if (image.Reader.RamBlocks.Count == 0)
             {
-                WriteWarning(target + ": the stream has no RAM section (device state only, as in a Xen EMULATOR_CONTEXT): there is no guest memory in it.");
+                WriteWarning(target + (image.Container is QemuContainer.XenEmulatorContext or QemuContainer.XenDeviceModelRecord
+                    ? ": this is the device model's state of a Xen guest, which holds no guest memory: Xen keeps it in the image's PAGE_DATA records. Read it with Get-XenMemory, or write it out with Export-GuestMemory."
+                    : ": the stream has no RAM section (device state only): there is no guest memory in it."));
             }
             else if (range.MissingBytes > 0)
             {

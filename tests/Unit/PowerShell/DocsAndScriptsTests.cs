@@ -33,7 +33,8 @@ public class DocsAndScriptsTests
     {
         string psd1 = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "XenMigration.psd1"));
         var data = new TheoryData<string>();
-        foreach (Match m in Regex.Matches(psd1, @"'([A-Z][A-Za-z]+-(?:Xen|Qemu)[A-Za-z0-9]+)'"))
+        string block = Regex.Match(psd1, @"CmdletsToExport\s*=\s*@\((.*?)\)", RegexOptions.Singleline).Groups[1].Value;
+        foreach (Match m in Regex.Matches(block, @"'([A-Z][A-Za-z]+-[A-Z][A-Za-z0-9]+)'"))
         {
             data.Add(m.Groups[1].Value);
         }
