@@ -21,6 +21,7 @@ public class FuzzCorpusTests
         ["legacy/hvm.legacy"] = () => LegacyImages.Build(new LegacySpec { Pages = 2, BatchSize = 2 }),
         ["legacy/pv32.legacy"] = () => LegacyImages.Build(new LegacySpec { GuestType = XenGuestType.Pv, Width = 32, GuestWidth = 4, Pages = 2, BatchSize = 2 }),
         ["xenstore/c-1-basic.dump"] = () => File.ReadAllBytes(Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "xenstored-4.17", "c-1-basic.dump")),
+        ["memory/hvm-resends.save"] = () => MemorySeed(),
         ["hvmcontext/hvm-2vcpu.ctx"] = () => ImageBuilder.HvmContextBlob(2),
         ["qemu/xen-devices.qemu"] = () => File.ReadAllBytes(Fixtures.QemuDevicesState),
         ["qemu/compress.qevm"] = () => File.ReadAllBytes(QemuFixtures.PathOf("pc-7.2-compress.qevm")),
@@ -29,6 +30,22 @@ public class FuzzCorpusTests
         ["qemu/blocklists.qevm"] = BlockListSeed,
         ["qemu/devicemodelrecord.bin"] = () => "DeviceModelRecord0002"u8.ToArray().Concat(BitConverter.GetBytes(new FileInfo(Fixtures.QemuDevicesState).Length is long n ? (uint)n : 0)).Concat(File.ReadAllBytes(Fixtures.QemuDevicesState)).ToArray(),
     };
+
+    // An HVM image whose pages come twice, with XALLOC and XTAB entries and a checkpoint.
+    private static byte[] MemorySeed()
+    {
+        using var ms = new MemoryStream();
+        var w = new XenMigration.XenStream.XenStreamWriter(ms, leaveOpen: true);
+        w.WriteImageHeader(3);
+        w.WriteDomainHeader(XenGuestType.Hvm, 4, 19);
+        w.WriteEmptyRecord(LibxcFormat.StaticDataEnd);
+        w.WritePageData(new ulong[] { 0, 1, 2 | (0xEUL << 60), 5 | (0xFUL << 60) }, new byte[2 * 4096]);
+        w.WriteHvmContext(ImageBuilder.HvmContextBlob(1));
+        w.WriteEmptyRecord(LibxcFormat.Checkpoint);
+        w.WritePageData(new ulong[] { 1, 3 }, Enumerable.Repeat((byte)0x5A, 2 * 4096).ToArray());
+        w.WriteEmptyRecord(LibxcFormat.End);
+        return ms.ToArray();
+    }
 
     // A device decoded by its JSON description: scalars, arrays (one of zero-size elements), a struct array.
     private static byte[] DescriptionSeed()
