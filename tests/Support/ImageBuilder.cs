@@ -41,6 +41,8 @@ public sealed record ImageSpec
     public bool ParamsBeforeContext { get; init; }
     /// <summary>Every n-th PFN is sent as XTAB (no data); 0 = none.</summary>
     public int XtabEvery { get; init; } = 7;
+    /// <summary>HVM_PARAMS entries (HVM).</summary>
+    public IReadOnlyList<KeyValuePair<ulong, ulong>> HvmParams { get; init; } = SampleConfig.HvmParams;
 }
 
 /// <summary>Builds synthetic save images with <see cref="XenStreamWriter"/>.</summary>
@@ -173,13 +175,13 @@ public static class ImageBuilder
         {
             if (spec.ParamsBeforeContext)
             {
-                w.WriteHvmParams(SampleConfig.HvmParams);
+                w.WriteHvmParams(spec.HvmParams);
                 w.WriteHvmContext(HvmContextBlob(spec.Vcpus));
             }
             else
             {
                 w.WriteHvmContext(HvmContextBlob(spec.Vcpus));
-                w.WriteHvmParams(SampleConfig.HvmParams);
+                w.WriteHvmParams(spec.HvmParams);
             }
 
             return;
@@ -404,7 +406,6 @@ public static class SampleConfig
             "firmware": "bios",
             "acpi": "True",
             "hpet": "True",
-            "viridian": ["defaults"],
             "vnc": {"enable": "False"}
         }
     },

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using XenMigration.Framing;
 using XenMigration.X86;
 
 namespace XenMigration.Memory
@@ -82,31 +83,6 @@ namespace XenMigration.Memory
 
         /// <summary>Its size in bytes (the whole note), when known.</summary>
         public uint VmcoreInfoSize { get; set; }
-    }
-
-    /// <summary>Pages written so far, as a sparse bitmap (16 MiB of guest memory per 512-byte chunk).</summary>
-    internal sealed class PageBitmap
-    {
-        private readonly Dictionary<ulong, ulong[]> _chunks = new Dictionary<ulong, ulong[]>();
-
-        public bool Get(ulong page) => _chunks.TryGetValue(page >> 12, out ulong[]? c) && (c[(page >> 6) & 63] & (1UL << (int)(page & 63))) != 0;
-
-        public void Set(ulong page, bool value)
-        {
-            if (!_chunks.TryGetValue(page >> 12, out ulong[]? c))
-            {
-                if (!value)
-                {
-                    return;
-                }
-
-                c = new ulong[64];
-                _chunks[page >> 12] = c;
-            }
-
-            ulong bit = 1UL << (int)(page & 63);
-            c[(page >> 6) & 63] = value ? c[(page >> 6) & 63] | bit : c[(page >> 6) & 63] & ~bit;
-        }
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ namespace XenMigration.Qemu
 
         /// <summary>Reads a description object (a device, a struct or a subsection).</summary>
         /// <exception cref="FormatException">A member is missing or has the wrong JSON type.</exception>
-        public static VmsdDescription FromJson(QemuJsonObject obj, string fallbackName, int depth = 0)
+        public static VmsdDescription FromJson(JsonObject obj, string fallbackName, int depth = 0)
         {
             if (depth > 64)
             {
@@ -44,7 +44,7 @@ namespace XenMigration.Qemu
             {
                 foreach (object? item in list)
                 {
-                    fields.Add(VmsdField.FromJson(item as QemuJsonObject ?? throw new FormatException("A field of '" + name + "' is not an object."), depth));
+                    fields.Add(VmsdField.FromJson(item as JsonObject ?? throw new FormatException("A field of '" + name + "' is not an object."), depth));
                 }
             }
 
@@ -53,7 +53,7 @@ namespace XenMigration.Qemu
             {
                 foreach (object? item in sublist)
                 {
-                    subsections.Add(FromJson(item as QemuJsonObject ?? throw new FormatException("A subsection of '" + name + "' is not an object."), name, depth + 1));
+                    subsections.Add(FromJson(item as JsonObject ?? throw new FormatException("A subsection of '" + name + "' is not an object."), name, depth + 1));
                 }
             }
 
@@ -89,7 +89,7 @@ namespace XenMigration.Qemu
         /// <summary>Nested description of a struct or tmp field.</summary>
         public VmsdDescription? Struct { get; }
 
-        public static VmsdField FromJson(QemuJsonObject obj, int depth)
+        public static VmsdField FromJson(JsonObject obj, int depth)
         {
             string name = obj.TryGetValue("name", out object? n) && n is string s ? s : throw new FormatException("A field has no name.");
             string type = obj.TryGetValue("type", out object? t) && t is string ts ? ts : "unknown";
@@ -102,7 +102,7 @@ namespace XenMigration.Qemu
             }
 
             VmsdDescription? nested = null;
-            if (obj.TryGetValue("struct", out object? st) && st is QemuJsonObject so)
+            if (obj.TryGetValue("struct", out object? st) && st is JsonObject so)
             {
                 nested = VmsdDescription.FromJson(so, name, depth + 1);
             }
@@ -130,12 +130,12 @@ namespace XenMigration.Qemu
 
         public static QemuVmDescription Parse(string json)
         {
-            var root = QemuJson.Parse(json) as QemuJsonObject ?? throw new FormatException("The VM description is not a JSON object.");
+            var root = JsonText.Parse(json) as JsonObject ?? throw new FormatException("The VM description is not a JSON object.");
             var devices = root.TryGetValue("devices", out object? d) && d is List<object?> list ? list : new List<object?>();
             var result = new QemuVmDescription(json);
             foreach (object? item in devices)
             {
-                if (item is not QemuJsonObject dev || !dev.TryGetValue("name", out object? n) || n is not string name)
+                if (item is not JsonObject dev || !dev.TryGetValue("name", out object? n) || n is not string name)
                 {
                     throw new FormatException("A device of the VM description has no name.");
                 }
@@ -190,10 +190,10 @@ namespace XenMigration.Qemu
             using Stream stream = typeof(VmsdBuiltIn).Assembly.GetManifestResourceStream("XenMigration.Qemu.vmstate-7.2.json")
                 ?? throw new InvalidOperationException("The built-in VMState table is missing from the assembly.");
             using var reader = new StreamReader(stream, Encoding.UTF8);
-            var root = (QemuJsonObject)QemuJson.Parse(reader.ReadToEnd())!;
+            var root = (JsonObject)JsonText.Parse(reader.ReadToEnd())!;
             foreach (object? item in (List<object?>)root["devices"]!)
             {
-                var dev = (QemuJsonObject)item!;
+                var dev = (JsonObject)item!;
                 string idBase = (string)dev["idstr"]!;
                 VmsdDescription desc = VmsdDescription.FromJson(dev, idBase);
                 table.Devices[(idBase, desc.Version)] = desc;
@@ -201,7 +201,7 @@ namespace XenMigration.Qemu
 
             foreach (object? item in (List<object?>)root["subsections"]!)
             {
-                VmsdDescription desc = VmsdDescription.FromJson((QemuJsonObject)item!, "?");
+                VmsdDescription desc = VmsdDescription.FromJson((JsonObject)item!, "?");
                 table.Subsections[desc.Name] = desc;
             }
 

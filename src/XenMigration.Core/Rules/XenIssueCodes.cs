@@ -97,6 +97,11 @@ namespace XenMigration.Rules
         public const string UnknownOptionalRecord = "UnknownOptionalRecord";
         public const string LegacyConverted = "LegacyConverted";
         public const string LegacyImage = "LegacyImage";
+        public const string ConfigGuestType = "ConfigGuestType";
+        public const string ConfigMemory = "ConfigMemory";
+        public const string ConfigViridian = "ConfigViridian";
+        public const string ConfigTscMode = "ConfigTscMode";
+        public const string ConfigDeviceModel = "ConfigDeviceModel";
         public const string XlConfigMissing = "XlConfigMissing";
         public const string XlConfigNotTerminated = "XlConfigNotTerminated";
         public const string XlExtraOptionalData = "XlExtraOptionalData";
@@ -193,6 +198,11 @@ namespace XenMigration.Rules
             W(TrailingData, "Bytes after the final END (Xen stops reading at END)."),
             W(HvmContextEndNotEmpty, "The HVM context's END entry has a non-zero instance or length: Xen's loader stops at END without reading either."),
             W(XenstoreKeyCharacters, "An EMULATOR_XENSTORE_DATA key with characters other than ASCII letters, digits and -/_@ (spaces, '..', non-ASCII): libxl writes it anyway and ignores the result, so the node may be missing after restore."),
+            E(ConfigGuestType, "The xl config's guest type (hvm/pvh or pv) differs from the stream's domain header: libxl builds the domain the config says and libxenguest refuses a stream of the other type (xc_sr_restore.c, read_headers)."),
+            E(ConfigMemory, "The config's target memory is above its maximum (libxl refuses the domain), or the stream populates more memory than the config's max_memkb allows with libxl's slack and video memory (Xen refuses the pages, the restore fails)."),
+            E(ConfigViridian, "The stream's HVM_PARAM_VIRIDIAN differs from the value libxl derives from the config's Viridian groups: libxl sets it at domain creation and Xen refuses to change it (hvm_allow_set_param, EEXIST)."),
+            W(ConfigTscMode, "The config's tsc_mode differs from X86_TSC_INFO's mode: the restore applies the stream's, so the guest runs with a TSC mode its config does not say."),
+            E(ConfigDeviceModel, "Device-model records whose emulator differs from the config's device_model_version (qemu_xen or qemu_xen_traditional), or device-model records for a PV config: libxl refuses them (libxl_stream_read.c)."),
             I(LegacyImage, "A legacy (Xen 4.5 and older) image: xl restore converts it (convert-legacy-stream) before restoring, and it converts cleanly here. Convert it once with ConvertTo-XenStreamV2 to read its records."),
             I(HvmParamDropped, "An HVM_PARAMS entry libxenguest's restore drops without setting (PAE_ENABLED, obsolete)."),
         };

@@ -182,6 +182,7 @@ namespace XenMigration.Verification
             private bool _checkpointed;
             private int _libxcContexts;
             private bool _checkpointInFileReported;
+            private ConfigConsistency? _consistency;
             private long _records;
             private long _pages;
 
@@ -194,6 +195,7 @@ namespace XenMigration.Verification
             public void OnRecord(XenStreamRecord r)
             {
                 _records++;
+                _consistency?.OnRecord(r, _issues);
                 RecordRules.CheckPadding(_previous, _issues);
                 _previous = r;
                 switch (r)
@@ -203,6 +205,11 @@ namespace XenMigration.Verification
                         _xlStreamV2 = xl.IsStreamV2;
                         XlRules.Check(xl, _issues);
                         _maxVcpus = XlRules.MaxVcpus(xl);
+                        if (xl.Config is string text && DomainConfig.FromXl(text, xl.ConfigFormat == XlConfigFormat.Json) is DomainConfig config)
+                        {
+                            _consistency = new ConfigConsistency(config);
+                        }
+
                         return;
                     case LibxlHeaderRecord libxl:
                         OnLibxlHeader(libxl);
@@ -232,6 +239,7 @@ namespace XenMigration.Verification
 
             public void OnEnd(XenStreamReader reader)
             {
+                _consistency?.OnEnd(_issues);
                 RecordRules.CheckPadding(_previous, _issues);
                 _previous = null;
                 if (reader.HasTrailingData())

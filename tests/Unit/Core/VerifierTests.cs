@@ -5,11 +5,11 @@ using XenMigration.Libxc;
 using XenMigration.Libxl;
 using XenMigration.TestSupport;
 using XenMigration.Verification;
+using XenMigration.Records;
 using XenMigration.XenStream;
 using XenMigration.Xl;
 using static XenMigration.Tests.Core.ReaderHelpers;
 using C = XenMigration.Rules.XenIssueCodes;
-using XenMigration.Records;
 using XenMigration.Rules;
 
 namespace XenMigration.Tests.Core;
@@ -822,6 +822,76 @@ public class VerifierTests
         Assert.Equal(1, r.ErrorCount);
         Assert.Equal("FileNotFound", Assert.Single(r.Issues).Code);
         Assert.Equal("/nope.save", r.Issues[0].FilePath);
+    }
+
+    // One rule broken at a time: the sample HVM config with one change, or one stream detail changed.
+    public static TheoryData<string, string> ConfigCases() => new()
+    {
+        { "type", C.ConfigGuestType },
+        { "target above max", C.ConfigMemory },
+        { "more pages than max", C.ConfigMemory },
+        { "viridian", C.ConfigViridian },
+        { "tsc mode", C.ConfigTscMode },
+        { "device model", C.ConfigDeviceModel },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConfigCases))]
+    public void ConfigAndStreamDisagreeingIsReported(string what, string code)
+    {
+        string config = SampleConfig.HvmJson;
+        var spec = new ImageSpec();
+        switch (what)
+        {
+            case "type":
+                config = config.Replace("\"type\": \"hvm\"", "\"type\": \"pv\"", StringComparison.Ordinal);
+                break;
+            case "target above max":
+                config = config.Replace("\"target_memkb\": 1048576", "\"target_memkb\": 2097152", StringComparison.Ordinal);
+                break;
+            case "more pages than max":
+                config = config.Replace("\"max_memkb\": 1048576", "\"max_memkb\": 1024, \"video_memkb\": 0", StringComparison.Ordinal).Replace("\"target_memkb\": 1048576", "\"target_memkb\": 1024", StringComparison.Ordinal);
+                spec = spec with { Pages = 1200, BatchSize = 400, XtabEvery = 0 };
+                break;
+            case "viridian":
+                config = config.Replace("\"hpet\": \"True\",", "\"hpet\": \"True\", \"viridian\": [\"defaults\"],", StringComparison.Ordinal);
+                spec = spec with { HvmParams = SampleConfig.HvmParams.Append(new KeyValuePair<ulong, ulong>(9, 0x7)).ToList() };
+                break;
+            case "tsc mode":
+                config = config.Replace("\"max_vcpus\": 2,", "\"max_vcpus\": 2, \"tsc_mode\": \"native\",", StringComparison.Ordinal);
+                break;
+            case "device model":
+                config = config.Replace("\"qemu_xen\"", "\"qemu_xen_traditional\"", StringComparison.Ordinal);
+                break;
+        }
+
+        Assert.NotEqual(SampleConfig.HvmJson, config);
+        var r = Verify(ImageBuilder.Build(spec with { Config = config }));
+        var config_issues = r.Issues.Where(i => i.Code.StartsWith("Config", StringComparison.Ordinal)).ToList();
+        Assert.Equal(code, Assert.Single(config_issues).Code);
+        Assert.Equal(code == C.ConfigTscMode ? XenIssueSeverity.Warning : XenIssueSeverity.Error, config_issues[0].Severity);
+
+        // The same stream with the sample config breaks no config rule.
+        var fine = Verify(ImageBuilder.Build(spec with { Config = what == "viridian" ? config : SampleConfig.HvmJson }));
+        if (what == "viridian")
+        {
+            // 0x65 (the defaults group) is what libxl sets: the same value in the stream is fine.
+            fine = Verify(ImageBuilder.Build(new ImageSpec { Config = config, HvmParams = SampleConfig.HvmParams.Append(new KeyValuePair<ulong, ulong>(9, 0x65)).ToList() }));
+        }
+
+        Assert.DoesNotContain(fine.Issues, i => i.Code.StartsWith("Config", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void XlTextAndLibvirtXmlConfigsAreRead()
+    {
+        var xl = DomainConfig.FromXl("name = \"web01\"\nbuilder = \"hvm\"\nmemory = 1024\nmaxmem = 2048\nvcpus = 2\nviridian = 1\ntsc_mode = \"native\"\n", json: false)!;
+        Assert.Equal(("web01", "hvm", 1048576UL, 2097152UL, 2, true, "native"), (xl.Name, xl.Type, xl.TargetMemKb, xl.MaxMemKb, xl.MaxVcpus, xl.Viridian, xl.TscModeName));
+        var lv = DomainConfig.FromLibvirtXml("<domain type='xen'><name>db</name><uuid>0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0</uuid><memory unit='KiB'>4194304</memory><currentMemory unit='KiB'>2097152</currentMemory><vcpu>4</vcpu><os><type>hvm</type></os><devices><disk><source file='/var/lib/xen/images/db.img'/><target dev='xvda'/></disk><interface type='bridge'><mac address='00:16:3e:00:00:01'/><source bridge='xenbr0'/></interface></devices></domain>")!;
+        Assert.Equal(("db", "hvm", 4194304UL, 2097152UL, 4), (lv.Name, lv.Type, lv.MaxMemKb, lv.TargetMemKb, lv.MaxVcpus));
+        Assert.Equal("xvda=/var/lib/xen/images/db.img", Assert.Single(lv.Disks));
+        Assert.Equal("00:16:3e:00:00:01@xenbr0", Assert.Single(lv.Nics));
+        Assert.Null(DomainConfig.FromLibvirtXml("<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><domain>&e;</domain>"));
     }
 
     [Fact]

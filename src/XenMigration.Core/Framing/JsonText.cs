@@ -2,12 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
-using XenMigration.Framing;
 
-namespace XenMigration.Qemu
+namespace XenMigration.Framing
 {
     /// <summary>
-    /// A small strict JSON parser for QEMU's VM description: objects become dictionaries, arrays lists,
+    /// A small strict JSON parser (QEMU's VM descriptions, xl's domain configurations): objects become dictionaries, arrays lists,
     /// numbers long (or double). A dependency-free parser keeps the module one DLL that loads in both
     /// Windows PowerShell 5.1 and PowerShell 7 without assembly-version conflicts. Nesting is capped.
     /// </summary>
@@ -18,7 +17,7 @@ namespace XenMigration.Qemu
     /// (QEMU's own descriptions cost 2 to 3), so a description made of tiny values is refused rather
     /// than turned into millions of objects.
     /// </remarks>
-    internal sealed class QemuJson
+    internal sealed class JsonText
     {
         private const int MaxDepth = Limits.MaxJsonDepth;
 
@@ -44,7 +43,7 @@ namespace XenMigration.Qemu
         private long _budget;
         private int _pos;
 
-        private QemuJson(string text)
+        private JsonText(string text)
         {
             _text = text;
             _budget = 65536 + ((long)BytesPerChar * text.Length);
@@ -54,7 +53,7 @@ namespace XenMigration.Qemu
         /// <exception cref="FormatException">The text is not well-formed JSON, or is denser than a QEMU description can be.</exception>
         public static object? Parse(string text)
         {
-            var parser = new QemuJson(text);
+            var parser = new JsonText(text);
             parser.SkipSpace();
             object? value = parser.Value(0);
             parser.SkipSpace();
@@ -115,10 +114,10 @@ namespace XenMigration.Qemu
             }
         }
 
-        private QemuJsonObject Object(int depth)
+        private JsonObject Object(int depth)
         {
             Charge(ObjectCost);
-            var result = new QemuJsonObject();
+            var result = new JsonObject();
             _pos++;
             SkipSpace();
             if (Peek() == '}')
@@ -337,13 +336,16 @@ namespace XenMigration.Qemu
     }
 
     /// <summary>A JSON object: its members in order, looked up by name (descriptions have a few per object).</summary>
-    internal sealed class QemuJsonObject
+    internal sealed class JsonObject
     {
         private List<KeyValuePair<string, object?>>? _members;   // null for {} (no list for an empty object)
 
         public object? this[string key] => TryGetValue(key, out object? value) ? value : throw new KeyNotFoundException(key);
 
         public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+        /// <summary>The members in order.</summary>
+        public IEnumerable<KeyValuePair<string, object?>> Members => (IEnumerable<KeyValuePair<string, object?>>?)_members ?? Array.Empty<KeyValuePair<string, object?>>();
 
         public bool TryGetValue(string key, out object? value)
         {
