@@ -18,6 +18,11 @@ namespace XenMigration.Memory
             var sorted = new List<(ulong Start, ulong Length)>();
             foreach (var r in ranges)
             {
+                if (r.Length > ulong.MaxValue - r.Start)
+                {
+                    throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "A memory range at 0x{0:x} of 0x{1:x} bytes passes the end of the 64-bit address space.", r.Start, r.Length), 0);
+                }
+
                 if (r.Length > 0)
                 {
                     sorted.Add(r);

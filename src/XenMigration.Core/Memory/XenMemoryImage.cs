@@ -57,6 +57,9 @@ namespace XenMigration.Memory
             public byte[]? Bytes;          // captured on a pipe
         }
 
+        /// <summary>Frames below 2^40: 52-bit physical addresses.</summary>
+        public const ulong MaxPfn = 1UL << 40;
+
         public string? FilePath { get; }
 
         public XenGuestType? GuestType { get; private set; }
@@ -182,6 +185,12 @@ namespace XenMigration.Memory
                 byte[]? page = needBytes ? new byte[4096] : null;
                 foreach (PageFrame f in p.Frames)
                 {
+                    if (f.Pfn >= MaxPfn && f.Type != XenPageType.XTab)
+                    {
+                        // x86-64 physical addresses have at most 52 bits: a frame beyond is no memory.
+                        throw new XenFormatException(XenErrorIds.InvalidRecord, string.Format(CultureInfo.InvariantCulture, "The PAGE_DATA record at offset {0} has frame 0x{1:x}, beyond the 52-bit physical address space.", p.Offset, f.Pfn), p.Offset, p.Index, "PageData");
+                    }
+
                     var e = new Entry { Offset = -1 };
                     if (f.HasData)
                     {
