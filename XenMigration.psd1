@@ -17,6 +17,7 @@
     TypesToProcess         = @('XenMigration.types.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'Compare-XenStream'
         'ConvertTo-XenStreamV2'
         'Export-GuestMemory'
         'Export-XenstoreDump'
@@ -25,8 +26,10 @@
         'Get-QemuMemory'
         'Get-XenHvmContext'
         'Get-XenMemory'
+        'Get-XenSaveInfo'
         'Get-XenStreamRecord'
         'Import-XenstoreDump'
+        'Measure-XenStream'
         'Test-XenStream'
     )
     VariablesToExport      = @()

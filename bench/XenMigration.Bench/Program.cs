@@ -3,7 +3,7 @@ using XenMigration.Bench;
 using XenMigration.TestSupport;
 
 // Usage: dotnet run -c Release --project bench/XenMigration.Bench -- [--runs N] [--dir DIR] [suite...]
-// Suites: reader, verify, xen, convert, memory, xenstore, qemu (default: all). Prints each figure as it is measured, then a markdown table.
+// Suites: reader, verify, xen, convert, info, memory, xenstore, qemu (default: all). Prints each figure as it is measured, then a markdown table.
 int runs = 5;
 string dir = Path.Combine(Path.GetTempPath(), "xenmigration-bench");
 var suites = new List<string>();
@@ -35,6 +35,11 @@ if (All("verify"))
 if (All("convert"))
 {
     ConvertSuite.Run(h, ws, host);
+}
+
+if (All("info"))
+{
+    InfoSuite.Run(h, ws, host);
 }
 
 if (All("memory"))

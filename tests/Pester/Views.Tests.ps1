@@ -19,6 +19,10 @@ BeforeDiscovery {
         @{ Kind = 'HvmContextEntry'; Make = { Get-XenHvmContext $hvm } }
         @{ Kind = 'HvmCpuEntry'; Make = { Get-XenHvmContext $hvm -TypeCode Cpu } }
         @{ Kind = 'HvmHpetTimer'; Make = { Get-XenHvmContext $hvm -TypeCode Hpet } }
+        @{ Kind = 'GuestMemoryRun'; Make = { Get-XenMemory $hvm } }
+        @{ Kind = 'XenSaveInfo'; Make = { Get-XenSaveInfo $hvm, $pv } }
+        @{ Kind = 'XenStreamDifference'; Make = { Compare-XenStream $hvm $pv } }
+        @{ Kind = 'XenStreamPass'; Make = { Measure-XenStream (Get-SamplePath 'remus-checkpointed.libxl') } }
     )
 }
 

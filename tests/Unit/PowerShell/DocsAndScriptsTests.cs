@@ -279,3 +279,18 @@ public class DocsAndScriptsTests
         Assert.DoesNotContain(Directory.GetFiles(Path.Combine(Fixtures.RepoRoot, "src"), "*.cs", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains("xen.md", StringComparison.Ordinal));
     }
 }
+
+/// <summary>Every public enum of Core travels through CliXml as its name (issue 19).</summary>
+public class EnumSerializationTests
+{
+    [Fact]
+    public void EveryPublicEnumIsSerializedAsItsName()
+    {
+        string types = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "src", "XenMigration.PowerShell", "XenMigration.types.ps1xml"));
+        var enums = typeof(XenMigration.XenFormatException).Assembly.GetExportedTypes().Where(t => t.IsEnum).Select(t => t.FullName!).ToList();
+        Assert.NotEmpty(enums);
+        Assert.All(enums, e => Assert.True(
+            Regex.IsMatch(types, "<Name>" + Regex.Escape(e) + @"</Name>\s*<Members>\s*<MemberSet>\s*<Name>PSStandardMembers</Name>\s*<Members>\s*<NoteProperty>\s*<Name>SerializationMethod</Name>\s*<Value>String</Value>"),
+            e + " has no SerializationMethod String in XenMigration.types.ps1xml"));
+    }
+}
