@@ -29,5 +29,13 @@ namespace XenMigration
         Zstd,
         /// <summary>A bzip2-compressed file.</summary>
         Bzip2,
+        /// <summary>A XenServer/XCP-ng (xenopsd) suspend image ("XenSavedDomv2-\n").</summary>
+        XenServerSuspend,
+        /// <summary>A classic XenServer suspend image ("XenSavedDomain\n", a legacy libxc stream).</summary>
+        XenServerLegacySuspend,
+        /// <summary>A save file of libvirt's libxl driver ("libvirt-xml" header, domain XML, libxl stream).</summary>
+        LibvirtLibxl,
+        /// <summary>A xend save image ("LinuxGuestRecord", SXP config, legacy stream).</summary>
+        XendSave,
     }
 }

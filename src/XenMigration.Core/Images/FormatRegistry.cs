@@ -9,6 +9,7 @@ using XenMigration.Qemu;
 using XenMigration.Records;
 using XenMigration.Xenstore;
 using XenMigration.Xl;
+using XenMigration.XenServer;
 
 namespace XenMigration.Images
 {
@@ -37,6 +38,12 @@ namespace XenMigration.Images
             FormatDetector.Register(DetectedFormat.LegacyLibxc, "a legacy (Xen 4.5 or older) libxc stream", LegacyFormat.Probe);
 
             ContainerRegistry.Register(DetectedFormat.XlSaveFile, () => new XlContainer());
+            FormatDetector.Register(DetectedFormat.XenServerSuspend, "a XenServer/XCP-ng suspend image", XenServerFormat.Probe);
+            FormatDetector.Register(DetectedFormat.XenServerLegacySuspend, "a classic XenServer suspend image", XenServerFormat.ProbeLegacy);
+            FormatDetector.Register(DetectedFormat.LibvirtLibxl, "a save file of libvirt's libxl driver", LibvirtLibxlContainer.Probe);
+            ContainerRegistry.Register(DetectedFormat.XenServerSuspend, () => new XenServerContainer());
+            ContainerRegistry.Register(DetectedFormat.XenServerLegacySuspend, () => new XenServerContainer());
+            ContainerRegistry.Register(DetectedFormat.LibvirtLibxl, () => new LibvirtLibxlContainer());
         }
     }
 }

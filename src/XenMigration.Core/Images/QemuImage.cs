@@ -103,6 +103,11 @@ namespace XenMigration.Images
                     any = true;
                     yield return OpenXenRecord(ec, options.Clone());
                 }
+                else if (r is XenServer.XenServerRecord { Kind: XenServer.XenServerRecordKind.QemuXen or XenServer.XenServerRecordKind.QemuTrad } xs)
+                {
+                    any = true;
+                    yield return OpenXenPayload(xs, options.Clone());
+                }
             }
 
             if (!any)
@@ -124,6 +129,12 @@ namespace XenMigration.Images
                 throw new ArgumentNullException(nameof(record));
             }
 
+            return OpenXenPayload(record, options);
+        }
+
+        /// <summary>Opens the QEMU stream that is the payload of a record (EMULATOR_CONTEXT, a XenServer Qemu_xen record).</summary>
+        public static QemuImage OpenXenPayload(XenStreamRecord record, QemuStreamReaderOptions? options = null)
+        {
             options ??= new QemuStreamReaderOptions();
             options.SourcePath ??= record.FilePath;
             options.BaseOffset = record.PayloadOffset;

@@ -77,6 +77,31 @@ namespace XenMigration.Inspection
                             }
 
                             break;
+                        case XenServer.XenopsRecord ops:
+                            layers.Add(Layer("xenserver", 0));
+                            info.Name = ops.VmName;
+                            info.Uuid = ops.VmUuid;
+                            info.GuestType = ops.VmType switch
+                            {
+                                "HVM" => "Hvm",
+                                "PV" or "PVinPVH" => "Pv",
+                                "PVH" => "Pvh",
+                                _ => info.GuestType,
+                            };
+                            info.MemoryMiB = ops.MemoryStaticMax >> 20;
+                            info.TargetMemoryMiB = ops.MemoryDynamicMax >> 20;
+                            info.Vcpus = ops.VcpuMax;
+                            if (ops.VmRecord is string vm)
+                            {
+                                info.ConfigText = vm;
+                                info.ConfigFormat = "Json";
+                            }
+
+                            break;
+                        case Libvirt.LibvirtLibxlHeaderRecord lv:
+                            layers.Add(Layer("libvirt-libxl", lv.Offset));
+                            ApplyConfig(info, DomainConfig.FromLibvirtXml(lv.Xml), lv.Xml, "Xml");
+                            break;
                         case LibxlHeaderRecord l:
                             layers.Add(Layer("libxl", l.Offset));
                             info.LibxlVersion = l.Version;

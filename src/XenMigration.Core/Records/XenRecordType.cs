@@ -9,6 +9,8 @@ namespace XenMigration.Records
         Libxl,
         /// <summary>The libxc / libxenguest v2 or v3 stream.</summary>
         Libxc,
+        /// <summary>A toolstack's wrapper around the stream: a XenServer/XCP-ng suspend image, libvirt's libxl save header.</summary>
+        Container,
     }
 
     /// <summary>
@@ -86,5 +88,12 @@ namespace XenMigration.Records
         /// Xen's converter appends after the libxc END of a converted HVM stream in libxc format.
         /// </summary>
         LegacyDeviceModel,
+
+        /// <summary>XenServer/XCP-ng suspend image signature ("XenSavedDomv2-\n" or "XenSavedDomain\n").</summary>
+        XenServerSignature,
+        /// <summary>A XenServer/XCP-ng suspend image record (u64 type, u64 length): Xenops, Libxc, Qemu_xen, End_of_image, ...</summary>
+        XenServerSection,
+        /// <summary>libvirt's libxl driver save header ("libvirt-xml"), with the domain XML.</summary>
+        LibvirtLibxlHeader,
     }
 }

@@ -102,6 +102,9 @@ namespace XenMigration.Rules
         public const string ConfigViridian = "ConfigViridian";
         public const string ConfigTscMode = "ConfigTscMode";
         public const string ConfigDeviceModel = "ConfigDeviceModel";
+        public const string XenServerRecordOrder = "XenServerRecordOrder";
+        public const string XenServerQemuTooLarge = "XenServerQemuTooLarge";
+        public const string XenServerMemoryTarget = "XenServerMemoryTarget";
         public const string XlConfigMissing = "XlConfigMissing";
         public const string XlConfigNotTerminated = "XlConfigNotTerminated";
         public const string XlExtraOptionalData = "XlExtraOptionalData";
@@ -203,6 +206,9 @@ namespace XenMigration.Rules
             E(ConfigViridian, "The stream's HVM_PARAM_VIRIDIAN differs from the value libxl derives from the config's Viridian groups: libxl sets it at domain creation and Xen refuses to change it (hvm_allow_set_param, EEXIST)."),
             W(ConfigTscMode, "The config's tsc_mode differs from X86_TSC_INFO's mode: the restore applies the stream's, so the guest runs with a TSC mode its config does not say."),
             E(ConfigDeviceModel, "Device-model records whose emulator differs from the config's device_model_version (qemu_xen or qemu_xen_traditional), or device-model records for a PV config: libxl refuses them (libxl_stream_read.c)."),
+            E(XenServerRecordOrder, "A XenServer/XCP-ng suspend image whose records are out of xenopsd's order: the Xenops record first, the memory image (Libxc, Libxl) before the device-model state, nothing after End_of_image."),
+            E(XenServerQemuTooLarge, "A Qemu_trad record over 1 MiB in a XenServer suspend image: xenopsd refuses it."),
+            E(XenServerMemoryTarget, "The VM record of a XenServer suspend image has memory_dynamic_max above memory_static_max: the domain cannot be built to resume it (xen-api#6451)."),
             I(LegacyImage, "A legacy (Xen 4.5 and older) image: xl restore converts it (convert-legacy-stream) before restoring, and it converts cleanly here. Convert it once with ConvertTo-XenStreamV2 to read its records."),
             I(HvmParamDropped, "An HVM_PARAMS entry libxenguest's restore drops without setting (PAE_ENABLED, obsolete)."),
         };

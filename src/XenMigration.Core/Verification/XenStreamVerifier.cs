@@ -183,6 +183,7 @@ namespace XenMigration.Verification
             private int _libxcContexts;
             private bool _checkpointInFileReported;
             private ConfigConsistency? _consistency;
+            private XenServer.XenServerRules? _xenServer;
             private long _records;
             private long _pages;
 
@@ -196,6 +197,18 @@ namespace XenMigration.Verification
             {
                 _records++;
                 _consistency?.OnRecord(r, _issues);
+                if (r.Layer == XenLayer.Container)
+                {
+                    if (r is XenServer.XenServerSignatureRecord)
+                    {
+                        _xenServer = new XenServer.XenServerRules();
+                    }
+
+                    _xenServer?.Check(r, _issues);
+                    _previous = null;
+                    return;
+                }
+
                 RecordRules.CheckPadding(_previous, _issues);
                 _previous = r;
                 switch (r)

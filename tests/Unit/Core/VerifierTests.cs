@@ -895,6 +895,18 @@ public class VerifierTests
     }
 
     [Fact]
+    public void XenServerImagesFollowXenopsdsRules()
+    {
+        // The images and their other cases are in tests/Unit/Containers/ContainerTests.cs.
+        Assert.True(Verify(ContainerImages.XenServerHvm()).IsValid);
+        Assert.Contains(Verify(ContainerImages.XenServerHvm(ContainerImages.XenopsRecord(staticMax: 1L << 30, dynamicMax: 2L << 30))).Issues, i => i.Code == C.XenServerMemoryTarget);
+        byte[] libxc = ImageBuilder.Build(new ImageSpec { Wrapping = Wrapping.None, Pages = 8, BatchSize = 8, Config = null, EmulatorState = null, XenstoreData = false });
+        byte[] xenops = System.Text.Encoding.UTF8.GetBytes(ContainerImages.XenopsRecord());
+        Assert.Contains(Verify(ContainerImages.XenServer((0x00F0, null, libxc), (0x000F, xenops, null), (0xFFFF, null, null))).Issues, i => i.Code == C.XenServerRecordOrder);
+        Assert.Contains(Verify(ContainerImages.XenServer((0x000F, xenops, null), (0x00F0, null, libxc), (0x0F00, new byte[(1 << 20) + 8], null), (0xFFFF, null, null))).Issues, i => i.Code == C.XenServerQemuTooLarge);
+    }
+
+    [Fact]
     public void EveryRuleIsExercisedByThisFile()
     {
         string source = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "tests", "Unit", "Core", "VerifierTests.cs"));
