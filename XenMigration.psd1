@@ -1,10 +1,10 @@
 #
-# Module manifest for XenMigration. The module version below is a placeholder in the repository; the
-# build fills it in from Directory.Build.props when it lays out out/XenMigration.
+# Module manifest for XenMigration. ModuleVersion is the one version source: Directory.Build.props
+# reads it, so the assemblies' and the package's versions follow it. Release notes: CHANGELOG.md.
 #
 @{
     RootModule             = 'XenMigration.PowerShell.dll'
-    ModuleVersion          = '{{ModuleVersion}}'
+    ModuleVersion          = '0.2.0'
     CompatiblePSEditions   = @('Desktop', 'Core')
     GUID                   = '6f0c6a52-2b8e-4f0e-9c1a-5d6f3b7e2a91'
     Author                 = 'XenMigration contributors'
@@ -20,6 +20,7 @@
         'Compare-XenStream'
         'ConvertTo-XenStreamV2'
         'Export-GuestMemory'
+        'Export-XenStream'
         'Export-XenstoreDump'
         'Get-QemuCpuState'
         'Get-QemuDeviceState'
@@ -30,6 +31,10 @@
         'Get-XenStreamRecord'
         'Import-XenstoreDump'
         'Measure-XenStream'
+        'Set-XenHvmContext'
+        'Set-XenHvmParam'
+        'Set-XenSaveConfig'
+        'Set-XenTscInfo'
         'Test-XenStream'
     )
     VariablesToExport      = @()
@@ -39,7 +44,14 @@
             LicenseUri   = 'https://github.com/XenMigration/XenMigration/blob/main/LICENSE'
             ProjectUri   = 'https://github.com/XenMigration/XenMigration'
             Tags         = @('Xen', 'XenServer', 'XCP-ng', 'Migration', 'SaveImage', 'QEMU', 'libvirt', 'Hypervisor', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux')
-            ReleaseNotes = 'See README.md.'
+            ReleaseNotes = @'
+0.2.0: XenServer/XCP-ng suspend images and libvirt libxl saves opened by magic; guest memory out of any
+image (Get-XenMemory, Export-GuestMemory: sparse raw and ELF cores for crash, gdb, drgn); what an image
+is and what changed (Get-XenSaveInfo, Compare-XenStream, Measure-XenStream) and restore-compatibility
+rules in Test-XenStream; safe rewriting (Export-XenStream, Set-XenHvmContext, Set-XenHvmParam,
+Set-XenTscInfo, Set-XenSaveConfig); fleet validation with reports (Invoke-XenStreamValidation).
+Full notes: https://github.com/XenMigration/XenMigration/blob/main/CHANGELOG.md
+'@
         }
     }
 }

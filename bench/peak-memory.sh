@@ -34,3 +34,6 @@ wait
 measure 'ConvertTo-XenStreamV2 hvm-1g.legacy' "ConvertTo-XenStreamV2 $dir/hvm-1g.legacy -Destination $out/v2.save -GuestType Hvm"
 measure 'Import-XenstoreDump xenstore-1000000.dump | Out-Null' "Import-XenstoreDump $dir/xenstore-1000000.dump | Out-Null"
 measure 'Import-XenstoreDump xenstore-1000000.dump | Export-XenstoreDump' "Import-XenstoreDump $dir/xenstore-1000000.dump | Export-XenstoreDump $out/copy.dump"
+for f in hvm-1g-1024.libxc hvm-1g-1.libxc; do
+    measure "Get-XenStreamRecord $f | Export-XenStream" "Get-XenStreamRecord $dir/$f | Export-XenStream $out/rt.save -Force"
+done

@@ -3,7 +3,7 @@ using XenMigration.Bench;
 using XenMigration.TestSupport;
 
 // Usage: dotnet run -c Release --project bench/XenMigration.Bench -- [--runs N] [--dir DIR] [suite...]
-// Suites: reader, verify, xen, convert, info, memory, xenstore, qemu (default: all). Prints each figure as it is measured, then a markdown table.
+// Suites: reader, verify, xen, convert, info, memory, rewrite, xenstore, qemu (default: all). Prints each figure as it is measured, then a markdown table.
 int runs = 5;
 string dir = Path.Combine(Path.GetTempPath(), "xenmigration-bench");
 var suites = new List<string>();
@@ -45,6 +45,11 @@ if (All("info"))
 if (All("memory"))
 {
     MemorySuite.Run(h, ws, host);
+}
+
+if (All("rewrite"))
+{
+    RewriteSuite.Run(h, ws, host);
 }
 
 if (All("xen"))

@@ -37,6 +37,8 @@ namespace XenMigration
         public const string AmbiguousWidth = "AmbiguousWidth";
         /// <summary>A legacy image that parses as the other guest type than the one given.</summary>
         public const string GuestTypeMismatch = "GuestTypeMismatch";
+        /// <summary>An image written by Export-XenStream fails verification; nothing was written.</summary>
+        public const string RewriteFailedVerification = "RewriteFailedVerification";
         /// <summary>The operation needs a seekable input (a file), and the input is a pipe.</summary>
         public const string NeedsSeekableInput = "NeedsSeekableInput";
         /// <summary>The image holds no guest memory (a device-model state, or no PAGE_DATA).</summary>

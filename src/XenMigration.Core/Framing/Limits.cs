@@ -58,6 +58,9 @@ namespace XenMigration.Framing
         /// <summary>The XML and cookie of a libvirt save header.</summary>
         public const int MaxLibvirtData = 64 << 20;
 
+        /// <summary>A validation report read back by an incremental run (about 500 bytes per image: half a million images).</summary>
+        public const int MaxReportBytes = 256 << 20;
+
         /// <summary>Initial allocation when reading an array of unknown availability (a pipe): it grows as bytes arrive.</summary>
         public const int GrowthStart = 1 << 20;
     }

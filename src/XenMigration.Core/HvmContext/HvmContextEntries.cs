@@ -94,6 +94,12 @@ namespace XenMigration.HvmContext
         /// <summary>A one-line description of the decoded fields.</summary>
         public virtual string Summary => string.Empty;
 
+        /// <summary>
+        /// Writes the entry's settable values back into <paramref name="payload"/>, its own bytes in
+        /// the record (same length: only values change). False when this kind of entry is not writable.
+        /// </summary>
+        internal virtual bool WriteTo(System.Span<byte> payload) => false;
+
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}[{1}] {2} bytes", Name, Instance, Length);
 
@@ -171,5 +177,46 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "magic 0x{0:x8} v{1}, cpuid 0x{2:x} (family 0x{3:x} model 0x{4:x}), {5} kHz", Magic, Version, Cpuid, Family, Model, GtscKhz);
+    }
+
+    /// <summary>
+    /// Little-endian field writes for entries' WriteTo: a field past the end of a shorter (older)
+    /// entry is not in the image, so it is not written.
+    /// </summary>
+    internal static class EntryFields
+    {
+        public static void U8(System.Span<byte> p, int at, byte v)
+        {
+            if (at < p.Length)
+            {
+                p[at] = v;
+            }
+        }
+
+        public static void U16(System.Span<byte> p, int at, ushort v)
+        {
+            if (at + 2 <= p.Length)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(p.Slice(at), v);
+            }
+        }
+
+        public static void U32(System.Span<byte> p, int at, uint v)
+        {
+            if (at + 4 <= p.Length)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(p.Slice(at), v);
+            }
+        }
+
+        public static void U64(System.Span<byte> p, int at, ulong v)
+        {
+            if (at + 8 <= p.Length)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(at), v);
+            }
+        }
+
+        public static void I64(System.Span<byte> p, int at, long v) => U64(p, at, unchecked((ulong)v));
     }
 }

@@ -229,9 +229,9 @@ namespace XenMigration.HvmContext
         /// <summary>The 14 RTC registers (a copy): seconds, alarm, minutes, ..., registers A-D.</summary>
         public ReadOnlyBytes CmosData => new ReadOnlyBytes(_cmos);
         /// <summary>The selected CMOS register.</summary>
-        public byte CmosIndex { get; }
+        public byte CmosIndex { get; set; }
         /// <summary>Seconds of the guest clock from host time (0 in the old 16-byte entry).</summary>
-        public long RtcOffset { get; }
+        public long RtcOffset { get; set; }
         /// <summary>True for the old 16-byte entry, which has no offset.</summary>
         public bool IsOldLayout { get; }
         /// <summary>Register B bit 2: binary (not BCD) values.</summary>
@@ -254,6 +254,13 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, offset {1} s", Time, RtcOffset);
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U8(p, 14, CmosIndex);
+            EntryFields.I64(p, 16, RtcOffset);
+            return true;
+        }
     }
 
     /// <summary>One HPET comparator (timer).</summary>
@@ -270,20 +277,29 @@ namespace XenMigration.HvmContext
 
         /// <summary>Timer number (0-2).</summary>
         public int Index { get; }
-        /// <summary>Configuration and capabilities register.</summary>
-        public ulong Config { get; }
-        /// <summary>Comparator value.</summary>
-        public ulong Comparator { get; }
-        /// <summary>FSB interrupt route (not supported by Xen).</summary>
-        public ulong FsbRoute { get; }
-        /// <summary>Hidden state: the last value written to the comparator (the period of a periodic timer).</summary>
-        public ulong Period { get; }
+        /// <summary>Configuration and capabilities register (settable: Set-XenHvmContext writes it back).</summary>
+        public ulong Config { get; set; }
+        /// <summary>Comparator value (settable).</summary>
+        public ulong Comparator { get; set; }
+        /// <summary>FSB interrupt route (not supported by Xen; settable).</summary>
+        public ulong FsbRoute { get; set; }
+        /// <summary>Hidden state: the last value written to the comparator (the period of a periodic timer; settable).</summary>
+        public ulong Period { get; set; }
         /// <summary>Bit 1: level-triggered interrupt.</summary>
         public bool Level => (Config & 0x2) != 0;
-        /// <summary>Bit 2: interrupt enabled.</summary>
-        public bool Enabled => (Config & 0x4) != 0;
-        /// <summary>Bit 3 (HPET_TN_PERIODIC): periodic mode.</summary>
-        public bool Periodic => (Config & 0x8) != 0;
+        /// <summary>Bit 2: interrupt enabled (settable: sets or clears the bit in <see cref="Config"/>).</summary>
+        public bool Enabled
+        {
+            get => (Config & 0x4) != 0;
+            set => Config = value ? Config | 0x4 : Config & ~0x4UL;
+        }
+
+        /// <summary>Bit 3 (HPET_TN_PERIODIC): periodic mode (settable: sets or clears the bit in <see cref="Config"/>).</summary>
+        public bool Periodic
+        {
+            get => (Config & 0x8) != 0;
+            set => Config = value ? Config | 0x8 : Config & ~0x8UL;
+        }
         /// <summary>Bit 4: periodic mode supported.</summary>
         public bool PeriodicCapable => (Config & 0x10) != 0;
         /// <summary>Bit 5: 64-bit comparator.</summary>
@@ -348,16 +364,16 @@ namespace XenMigration.HvmContext
         public int VendorId => (int)((Capability >> 16) & 0xFFFF);
         /// <summary>Main-counter tick period in femtoseconds (bits 32-63; Xen: 16,000,000 = 62.5 MHz).</summary>
         public uint PeriodFs => (uint)(Capability >> 32);
-        /// <summary>General Configuration register.</summary>
-        public ulong Config { get; }
+        /// <summary>General Configuration register (settable).</summary>
+        public ulong Config { get; set; }
         /// <summary>Bit 0: the HPET is enabled.</summary>
         public bool Enabled => (Config & 1) != 0;
         /// <summary>Bit 1: legacy replacement routing (timer 0 → IRQ0, timer 1 → IRQ8).</summary>
         public bool LegacyRouting => (Config & 2) != 0;
-        /// <summary>General Interrupt Status register.</summary>
-        public ulong Isr { get; }
-        /// <summary>Main counter.</summary>
-        public ulong MainCounter { get; }
+        /// <summary>General Interrupt Status register (settable).</summary>
+        public ulong Isr { get; set; }
+        /// <summary>Main counter (settable).</summary>
+        public ulong MainCounter { get; set; }
         /// <summary>The three timers.</summary>
         public IReadOnlyList<HvmHpetTimer> Timers { get; }
         /// <summary>True when the reserved registers of the general block are zero.</summary>
@@ -365,6 +381,29 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}{1}, counter {2}, timer0 {3}", Enabled ? "enabled" : "disabled", LegacyRouting ? " (legacy routing)" : string.Empty, Hex(MainCounter), Timers[0].Periodic ? "periodic" : "one-shot");
+
+        // struct hvm_hw_hpet: the registers at their MMIO offsets, the periods at 0x400.
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            if (p.Length < 0x418)
+            {
+                return false;
+            }
+
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x010), Config);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x020), Isr);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x0F0), MainCounter);
+            for (int n = 0; n < Timers.Count && n < 3; n++)
+            {
+                HvmHpetTimer t = Timers[n];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x100 + (0x20 * n)), t.Config);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x108 + (0x20 * n)), t.Comparator);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x110 + (0x20 * n)), t.FsbRoute);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(0x400 + (8 * n)), t.Period);
+            }
+
+            return true;
+        }
     }
 
     /// <summary>PMTIMER (13): the ACPI PM timer.</summary>
@@ -378,13 +417,21 @@ namespace XenMigration.HvmContext
             Pm1aEn = f.U16();
         }
 #pragma warning disable CS1591
-        public uint TmrVal { get; }
-        public ushort Pm1aSts { get; }
-        public ushort Pm1aEn { get; }
+        public uint TmrVal { get; set; }
+        public ushort Pm1aSts { get; set; }
+        public ushort Pm1aEn { get; set; }
 #pragma warning restore CS1591
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "tmr_val 0x{0:x8}, pm1a_sts 0x{1:x4}, pm1a_en 0x{2:x4}", TmrVal, Pm1aSts, Pm1aEn);
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U32(p, 0, TmrVal);
+            EntryFields.U16(p, 4, Pm1aSts);
+            EntryFields.U16(p, 6, Pm1aEn);
+            return true;
+        }
     }
 
     /// <summary>VIRIDIAN_DOMAIN (15): Hyper-V enlightenment state of the domain.</summary>
@@ -396,13 +443,22 @@ namespace XenMigration.HvmContext
             HypercallGpa = f.U64(); GuestOsId = f.U64(); TimeRefCount = f.U64(); ReferenceTsc = f.U64();
         }
 #pragma warning disable CS1591
-        public ulong HypercallGpa { get; }
-        public ulong GuestOsId { get; }
-        public ulong TimeRefCount { get; }
-        public ulong ReferenceTsc { get; }
+        public ulong HypercallGpa { get; set; }
+        public ulong GuestOsId { get; set; }
+        public ulong TimeRefCount { get; set; }
+        public ulong ReferenceTsc { get; set; }
 #pragma warning restore CS1591
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "guest os id {0}, hypercall page {1}", Hex(GuestOsId), Hex(HypercallGpa));
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U64(p, 0, HypercallGpa);
+            EntryFields.U64(p, 8, GuestOsId);
+            EntryFields.U64(p, 16, TimeRefCount);
+            EntryFields.U64(p, 24, ReferenceTsc);
+            return true;
+        }
     }
 }

@@ -77,34 +77,34 @@ namespace XenMigration.HvmContext
         public ushort Fcw { get; }
         public ushort Fsw { get; }
         public uint Mxcsr { get; }
-        public ulong Rax { get; }
-        public ulong Rbx { get; }
-        public ulong Rcx { get; }
-        public ulong Rdx { get; }
-        public ulong Rbp { get; }
-        public ulong Rsi { get; }
-        public ulong Rdi { get; }
-        public ulong Rsp { get; }
-        public ulong R8 { get; }
-        public ulong R9 { get; }
-        public ulong R10 { get; }
-        public ulong R11 { get; }
-        public ulong R12 { get; }
-        public ulong R13 { get; }
-        public ulong R14 { get; }
-        public ulong R15 { get; }
-        public ulong Rip { get; }
-        public ulong Rflags { get; }
-        public ulong Cr0 { get; }
-        public ulong Cr2 { get; }
-        public ulong Cr3 { get; }
-        public ulong Cr4 { get; }
-        public ulong Dr0 { get; }
-        public ulong Dr1 { get; }
-        public ulong Dr2 { get; }
-        public ulong Dr3 { get; }
-        public ulong Dr6 { get; }
-        public ulong Dr7 { get; }
+        public ulong Rax { get; set; }
+        public ulong Rbx { get; set; }
+        public ulong Rcx { get; set; }
+        public ulong Rdx { get; set; }
+        public ulong Rbp { get; set; }
+        public ulong Rsi { get; set; }
+        public ulong Rdi { get; set; }
+        public ulong Rsp { get; set; }
+        public ulong R8 { get; set; }
+        public ulong R9 { get; set; }
+        public ulong R10 { get; set; }
+        public ulong R11 { get; set; }
+        public ulong R12 { get; set; }
+        public ulong R13 { get; set; }
+        public ulong R14 { get; set; }
+        public ulong R15 { get; set; }
+        public ulong Rip { get; set; }
+        public ulong Rflags { get; set; }
+        public ulong Cr0 { get; set; }
+        public ulong Cr2 { get; set; }
+        public ulong Cr3 { get; set; }
+        public ulong Cr4 { get; set; }
+        public ulong Dr0 { get; set; }
+        public ulong Dr1 { get; set; }
+        public ulong Dr2 { get; set; }
+        public ulong Dr3 { get; set; }
+        public ulong Dr6 { get; set; }
+        public ulong Dr7 { get; set; }
         public X86Segment Cs { get; }
         public X86Segment Ds { get; }
         public X86Segment Es { get; }
@@ -115,18 +115,18 @@ namespace XenMigration.HvmContext
         public X86Segment Ldtr { get; }
         public X86Segment Idtr { get; }
         public X86Segment Gdtr { get; }
-        public ulong SysenterCs { get; }
-        public ulong SysenterEsp { get; }
-        public ulong SysenterEip { get; }
-        public ulong ShadowGs { get; }
-        public ulong MsrFlags { get; }
-        public ulong MsrLstar { get; }
-        public ulong MsrStar { get; }
-        public ulong MsrCstar { get; }
-        public ulong MsrSyscallMask { get; }
-        public ulong MsrEfer { get; }
-        public ulong MsrTscAux { get; }
-        public ulong Tsc { get; }
+        public ulong SysenterCs { get; set; }
+        public ulong SysenterEsp { get; set; }
+        public ulong SysenterEip { get; set; }
+        public ulong ShadowGs { get; set; }
+        public ulong MsrFlags { get; set; }
+        public ulong MsrLstar { get; set; }
+        public ulong MsrStar { get; set; }
+        public ulong MsrCstar { get; set; }
+        public ulong MsrSyscallMask { get; set; }
+        public ulong MsrEfer { get; set; }
+        public ulong MsrTscAux { get; set; }
+        public ulong Tsc { get; set; }
         public uint ErrorCode { get; }
         public uint Flags { get; }
 #pragma warning restore CS1591
@@ -147,6 +147,41 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0} mode, rip {1}, rsp {2}, cr3 {3}{4}", Mode, Hex(Rip), Hex(Rsp), Hex(Cr3), PendingValid ? ", event pending" : string.Empty);
+
+        // struct hvm_hw_cpu: the general registers from byte 512, the MSRs after the segments.
+        // Settable values are written back; Registers keeps the values decoded.
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            int tail = IsCompatLayout ? 1016 : 1032;
+            if (p.Length < tail)
+            {
+                return false;
+            }
+
+            ulong[] regs = { Rax, Rbx, Rcx, Rdx, Rbp, Rsi, Rdi, Rsp, R8, R9, R10, R11, R12, R13, R14, R15, Rip, Rflags, Cr0, Cr2, Cr3, Cr4, Dr0, Dr1, Dr2, Dr3, Dr6, Dr7 };
+            for (int i = 0; i < regs.Length; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(512 + (8 * i)), regs[i]);
+            }
+
+            ulong[] msrs = { SysenterCs, SysenterEsp, SysenterEip, ShadowGs, MsrFlags, MsrLstar, MsrStar, MsrCstar, MsrSyscallMask, MsrEfer };
+            for (int i = 0; i < msrs.Length; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(920 + (8 * i)), msrs[i]);
+            }
+
+            if (IsCompatLayout)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(1000), Tsc);
+            }
+            else
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(1000), MsrTscAux);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(p.Slice(1008), Tsc);
+            }
+
+            return true;
+        }
     }
 
     /// <summary>LAPIC (5): a vCPU's local APIC state besides its registers.</summary>
@@ -163,7 +198,7 @@ namespace XenMigration.HvmContext
         }
 
         /// <summary>IA32_APIC_BASE.</summary>
-        public ulong ApicBaseMsr { get; }
+        public ulong ApicBaseMsr { get; set; }
         /// <summary>The APIC's physical base address.</summary>
         public ulong BaseAddress => ApicBaseMsr & ~0xFFFUL;
         /// <summary>The BSP flag (bit 8).</summary>
@@ -173,16 +208,26 @@ namespace XenMigration.HvmContext
         /// <summary>Globally enabled (EN, bit 11).</summary>
         public bool Enabled => (ApicBaseMsr & 0x800) != 0;
         /// <summary>Bit 0 hardware-disabled, bit 1 software-disabled.</summary>
-        public uint Disabled { get; }
+        public uint Disabled { get; set; }
         /// <summary>Timer divisor.</summary>
-        public uint TimerDivisor { get; }
+        public uint TimerDivisor { get; set; }
         /// <summary>IA32_TSC_DEADLINE.</summary>
-        public ulong TdtMsr { get; }
+        public ulong TdtMsr { get; set; }
         /// <summary>Pending error status.</summary>
-        public uint PendingEsr { get; }
+        public uint PendingEsr { get; set; }
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "base {0}{1}{2}{3}", Hex(BaseAddress), Enabled ? ", enabled" : ", disabled", X2Apic ? ", x2APIC" : string.Empty, Bsp ? ", BSP" : string.Empty);
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U64(p, 0, ApicBaseMsr);
+            EntryFields.U32(p, 8, Disabled);
+            EntryFields.U32(p, 12, TimerDivisor);
+            EntryFields.U64(p, 16, TdtMsr);
+            EntryFields.U32(p, 24, PendingEsr);
+            return true;
+        }
     }
 
     /// <summary>A register of the local APIC page.</summary>
@@ -417,14 +462,23 @@ namespace XenMigration.HvmContext
             Caps = f.U64(); MciCtl2Bank0 = f.U64(); MciCtl2Bank1 = f.U64(); McgExtCtl = f.U64();
         }
 #pragma warning disable CS1591
-        public ulong Caps { get; }
-        public ulong MciCtl2Bank0 { get; }
-        public ulong MciCtl2Bank1 { get; }
-        public ulong McgExtCtl { get; }
+        public ulong Caps { get; set; }
+        public ulong MciCtl2Bank0 { get; set; }
+        public ulong MciCtl2Bank1 { get; set; }
+        public ulong McgExtCtl { get; set; }
 #pragma warning restore CS1591
 
         /// <inheritdoc/>
         public override string Summary => "mcg_cap " + Hex(Caps);
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U64(p, 0, Caps);
+            EntryFields.U64(p, 8, MciCtl2Bank0);
+            EntryFields.U64(p, 16, MciCtl2Bank1);
+            EntryFields.U64(p, 24, McgExtCtl);
+            return true;
+        }
     }
 
     /// <summary>TSC_ADJUST (19).</summary>
@@ -434,10 +488,16 @@ namespace XenMigration.HvmContext
             : base(s) => TscAdjust = f.U64();
 
         /// <summary>IA32_TSC_ADJUST.</summary>
-        public ulong TscAdjust { get; }
+        public ulong TscAdjust { get; set; }
 
         /// <inheritdoc/>
         public override string Summary => "tsc_adjust " + Hex(TscAdjust);
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U64(p, 0, TscAdjust);
+            return true;
+        }
     }
 
     /// <summary>CPU_MSR (20): a vCPU's MSRs.</summary>

@@ -135,6 +135,56 @@ namespace XenMigration.Libxc
             }
         }
 
+        /// <summary>
+        /// The index a user means by <paramref name="name"/>: a params.h name with or without its
+        /// HVM_PARAM_ prefix (any case), UNDEFINED_n, or a number (decimal or 0x hex). Null when it is none of these.
+        /// </summary>
+        public static ulong? IndexOf(string name)
+        {
+            string n = name.Trim();
+            if (n.StartsWith("HVM_PARAM_", System.StringComparison.OrdinalIgnoreCase))
+            {
+                n = n.Substring(10);
+            }
+
+            for (int i = 0; i < s_names.Length; i++)
+            {
+                if (s_names[i] is string known && string.Equals(known, n, System.StringComparison.OrdinalIgnoreCase))
+                {
+                    return (ulong)i;
+                }
+            }
+
+            if (n.StartsWith("UNDEFINED_", System.StringComparison.OrdinalIgnoreCase))
+            {
+                n = n.Substring(10);
+            }
+
+            if (n.StartsWith("0x", System.StringComparison.OrdinalIgnoreCase)
+                ? ulong.TryParse(n.Substring(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex)
+                : ulong.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out hex))
+            {
+                return hex;
+            }
+
+            return null;
+        }
+
+        /// <summary>Every defined param's name (for completion).</summary>
+        public static System.Collections.Generic.IEnumerable<string> Names
+        {
+            get
+            {
+                foreach (string? n in s_names)
+                {
+                    if (n is not null)
+                    {
+                        yield return n;
+                    }
+                }
+            }
+        }
+
         /// <summary>The param's name, or "UNDEFINED_n" for indexes params.h does not define.</summary>
         public static string NameOf(ulong index) => IsDefined(index)
             ? s_names[index]!

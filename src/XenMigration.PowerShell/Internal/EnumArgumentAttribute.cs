@@ -138,4 +138,15 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override Type EnumType => typeof(HvmTypeCode);
     }
+
+    /// <summary>Completes HVM param names: <c>VIRIDIAN</c>, <c>TIMER_MODE</c>.</summary>
+    public sealed class HvmParamNameCompleter : IArgumentCompleter
+    {
+        /// <inheritdoc/>
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters)
+        {
+            var pattern = new WildcardPattern((wordToComplete ?? string.Empty).Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+            return HvmParamNames.Names.Where(pattern.IsMatch).Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
+        }
+    }
 }

@@ -82,6 +82,7 @@ namespace XenMigration.Commands
             XenErrorIds.AmbiguousGuestType => ErrorCategory.InvalidArgument,
             XenErrorIds.NeedsSeekableInput => ErrorCategory.InvalidOperation,
             XenErrorIds.NoGuestMemory => ErrorCategory.ObjectNotFound,
+            XenErrorIds.RewriteFailedVerification => ErrorCategory.InvalidResult,
             XenErrorIds.NotLegacyStream => ErrorCategory.InvalidOperation,
             XenErrorIds.ConversionFailedVerification => ErrorCategory.InvalidResult,
             XenErrorIds.UnsupportedCompression => ErrorCategory.NotImplemented,

@@ -23,8 +23,10 @@ public class GetXenStreamRecordTests
             """, ("manifest", Fixtures.ModuleManifest));
         r.AssertNoErrors();
         var lines = r.Output.Select(o => o.ToString()).ToList();
-        string props = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "Directory.Build.props"));
-        Assert.Contains("<ModuleVersion>" + lines[0] + "</ModuleVersion>", props);
+        // One version source: the manifest's ModuleVersion; the assemblies follow it.
+        string manifest = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "XenMigration.psd1"));
+        Assert.Contains("ModuleVersion          = '" + lines[0] + "'", manifest, StringComparison.Ordinal);
+        Assert.Equal(new Version(lines[0] + ".0"), typeof(XenStreamRecord).Assembly.GetName().Version);
         Assert.Contains("Get-XenStreamRecord", lines);
         Assert.Contains(typeof(XenStreamRecord).FullName, lines);
         Assert.Equal("XenMigration", lines[^1]);
