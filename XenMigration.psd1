@@ -30,6 +30,7 @@
         'Get-XenSaveInfo'
         'Get-XenStreamRecord'
         'Import-XenstoreDump'
+        'Invoke-XenStreamValidation'
         'Measure-XenStream'
         'Set-XenHvmContext'
         'Set-XenHvmParam'

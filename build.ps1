@@ -15,6 +15,10 @@
              project restores; if it cannot be found the task fails. Both suites write result files
              to out/test-results (xunit.trx, pester.xml); the task reads them, prints the totals as
              "N passed, N failed, N skipped" and fails if any test failed or a result file is missing.
+    Package - builds, then packs out/XenMigration into out/packages/XenMigration.<version>.nupkg with
+             PSResourceGet's Publish-PSResource (the package Install-PSResource installs), through
+             a temporary local repository registered for the run and removed after it. The version
+             is the manifest's ModuleVersion, the one version source.
     Clean  - removes out/ and the bin/obj folders.
 
 .EXAMPLE
@@ -29,7 +33,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Clean', 'Build', 'Docs', 'Test')]
+    [ValidateSet('Clean', 'Build', 'Docs', 'Test', 'Package')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -178,11 +182,40 @@ function Invoke-Test {
     }
 }
 
+function Invoke-Package {
+    Invoke-Build
+    if (-not (Get-Command Publish-PSResource -ErrorAction SilentlyContinue)) {
+        throw 'Packaging needs PSResourceGet (Publish-PSResource), which PowerShell 7.4 and later ship: run build.ps1 with dotnet pwsh.'
+    }
+
+    $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $moduleDir 'XenMigration.psd1')
+    $packages = Join-Path $root 'out/packages'
+    $nupkg = Join-Path $packages ('XenMigration.{0}.nupkg' -f $manifest.ModuleVersion)
+    New-Item -ItemType Directory -Path $packages -Force | Out-Null
+    # Publishing refuses a version that is already there: a rebuild replaces it.
+    Remove-Item -LiteralPath $nupkg -ErrorAction SilentlyContinue
+    $repository = 'XenMigrationBuild' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    Register-PSResourceRepository -Name $repository -Uri $packages -Trusted
+    try {
+        Publish-PSResource -Path $moduleDir -Repository $repository -SkipDependenciesCheck
+    }
+    finally {
+        Unregister-PSResourceRepository -Name $repository
+    }
+
+    if (-not (Test-Path -LiteralPath $nupkg)) {
+        throw "Publish-PSResource did not write $nupkg."
+    }
+
+    Write-Host "Package: $nupkg"
+}
+
 foreach ($step in $Task) {
     switch ($step) {
         'Clean' { Invoke-Clean }
         'Build' { Invoke-Build }
         'Docs' { Invoke-Docs }
         'Test' { Invoke-Test }
+        'Package' { Invoke-Package }
     }
 }

@@ -83,4 +83,28 @@ function Copy-Truncated {
     [System.IO.File]::WriteAllBytes($Destination, $bytes[0..($Length - 1)])
 }
 
-Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, Get-QemuFixturePath, New-HpetImage, New-TestImage, Copy-Truncated
+function Invoke-ChildPwsh {
+    <#
+    Runs this PowerShell (pwsh, or dotnet with the tool's pwsh.dll) as a new process with
+    $Arguments, as a scheduler or a user's shell would; -Environment sets variables for it only.
+    Returns the exit code and the output (stdout and stderr) as one string.
+    #>
+    param([string[]] $Arguments, [hashtable] $Environment = @{})
+    $exe = [Environment]::ProcessPath
+    $prefix = @()
+    if ((Split-Path -Leaf $exe) -like 'dotnet*') { $prefix = @([Environment]::GetCommandLineArgs()[0]) }
+    $saved = @{}
+    foreach ($name in $Environment.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $Environment[$name])
+    }
+    try {
+        $out = & $exe @prefix @Arguments 2>&1
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out | Out-String) }
+    }
+    finally {
+        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+    }
+}
+
+Export-ModuleMember -Function Import-XenMigrationUnderTest, Get-SamplePath, Get-QemuFixturePath, New-HpetImage, New-TestImage, Copy-Truncated, Invoke-ChildPwsh

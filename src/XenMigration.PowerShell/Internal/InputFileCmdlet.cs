@@ -87,6 +87,9 @@ namespace XenMigration.Commands
         /// <summary>Processes one resolved file-system path.</summary>
         protected abstract void ProcessFile(string path);
 
+        /// <summary>True for cmdlets that take folders of images (their folders come to <see cref="ProcessFile"/> too).</summary>
+        private protected virtual bool AcceptsDirectories => false;
+
         /// <summary>
         /// An input could not be read (missing, a directory, unreadable, damaged). Writes the error;
         /// a cmdlet whose output reports on files (Test-XenStream -Detailed) reports it there instead.
@@ -230,6 +233,12 @@ namespace XenMigration.Commands
             {
                 if (Directory.Exists(candidate))
                 {
+                    if (AcceptsDirectories)
+                    {
+                        files.Add(candidate);
+                        continue;
+                    }
+
                     // Directories that a wildcard happened to match are skipped quietly.
                     if (!expanded)
                     {
