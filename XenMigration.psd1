@@ -32,6 +32,7 @@
         'Import-XenstoreDump'
         'Invoke-XenStreamValidation'
         'Measure-XenStream'
+        'Set-QemuDeviceState'
         'Set-XenHvmContext'
         'Set-XenHvmParam'
         'Set-XenSaveConfig'

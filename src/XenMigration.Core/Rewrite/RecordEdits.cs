@@ -4,6 +4,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using XenMigration.Framing;
 using XenMigration.HvmContext;
+using XenMigration.Images;
+using XenMigration.Qemu;
 using XenMigration.Libxc;
 using XenMigration.Records;
 using XenMigration.Xl;
@@ -184,6 +186,119 @@ namespace XenMigration.Rewrite
             return body.AsSpan().SequenceEqual(before)
                 ? null
                 : new XenEditedRecord(record, XenEditedRecord.Framed(code, body, bigEndian: false), "TSC info " + string.Join(", ", changed));
+        }
+
+        /// <summary>
+        /// The EMULATOR_CONTEXT (or XenServer Qemu) record with one integer or bool field of QEMU's
+        /// device state overwritten in place: same size, so no length changes; every other byte is
+        /// the record's own. Null when the value is already that.
+        /// </summary>
+        /// <exception cref="ArgumentException">No such section or field, several fields match, or the value does not fit.</exception>
+        /// <exception cref="NotSupportedException">The field is not a fixed-size integer or bool (buffers, structs, collapsed arrays).</exception>
+        public static XenEditedRecord? QemuField(XenStreamRecord record, string section, uint? instance, string field, int? index, ulong value)
+        {
+            var matches = new List<QemuField>();
+            var sections = new List<string>();
+            using (QemuImage image = QemuImage.OpenXenPayload(record))
+            {
+                while (image.Reader.ReadNext() is QemuRecord r)
+                {
+                    if (r is QemuSection s && s.State is QemuVmState state)
+                    {
+                        sections.Add(s.IdStr + "[" + s.InstanceId.ToString(CultureInfo.InvariantCulture) + "]");
+                        if (string.Equals(s.IdStr, section, StringComparison.Ordinal) && (instance is null || s.InstanceId == instance))
+                        {
+                            Collect(state, field, index, matches);
+                        }
+                    }
+                }
+            }
+
+            if (matches.Count == 0)
+            {
+                throw new ArgumentException(string.Format(CultureInfo.InvariantCulture, "No field '{0}'{1} in section '{2}' of the device state at offset {3}; its sections: {4}.", field, index is int i ? "[" + i.ToString(CultureInfo.InvariantCulture) + "]" : string.Empty, section, record.Offset, string.Join(", ", sections)));
+            }
+
+            if (matches.Count > 1)
+            {
+                throw new ArgumentException(string.Format(CultureInfo.InvariantCulture, "{0} fields named '{1}' in section '{2}' (array elements, subsections or instances): give the element's index or the instance.", matches.Count, field, section));
+            }
+
+            QemuField f = matches[0];
+            if (f.Struct is not null || !(f.Value is ulong || f.Value is long || f.Value is bool) || f.Size is not (1 or 2 or 4 or 8))
+            {
+                throw new NotSupportedException(string.Format(CultureInfo.InvariantCulture, "Field '{0}' is of type {1}: only fixed-size integer and bool fields are written back.", f.Name, f.Type));
+            }
+
+            if (f.Size < 8 && value >> (8 * f.Size) != 0 && !(f.Value is long && unchecked((long)value) < 0 && unchecked((long)value) >= -(1L << ((8 * f.Size) - 1))))
+            {
+                throw new ArgumentException(string.Format(CultureInfo.InvariantCulture, "0x{0:x} does not fit field '{1}' ({2} bytes).", value, f.Name, f.Size));
+            }
+
+            long span = StreamRewriter.Span(record);
+            if (span > Limits.MaxRecordLength + 16L)
+            {
+                throw new XenFormatException(XenErrorIds.RecordTooLarge, string.Format(CultureInfo.InvariantCulture, "The device state record at offset {0} is {1} bytes; at most {2} are edited.", record.Offset, span, Limits.MaxRecordLength), record.Offset);
+            }
+
+            byte[] bytes = new byte[span];
+            using (System.IO.FileStream file = FileIO.XenFile.OpenForRereading(record.FilePath, record.Offset + span)
+                ?? throw new InvalidOperationException("The device state record has no regular file to reread it from: edit records of a file, not of a pipe."))
+            {
+                file.Position = record.Offset;
+                if (ForwardReadStream.ReadFully(file, bytes, 0, bytes.Length) != bytes.Length)
+                {
+                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "The file ends inside the record at offset {0}: it changed since it was read.", record.Offset), record.Offset);
+                }
+            }
+
+            long at = f.Offset - record.Offset;
+            if (at < 0 || at + f.Size > span)
+            {
+                throw new InvalidOperationException("The field lies outside its record.");
+            }
+
+            Span<byte> target = bytes.AsSpan((int)at, f.Size);
+            bool little = f.Type.EndsWith(" le", StringComparison.Ordinal);
+            ulong old = 0;
+            for (int b = 0; b < f.Size; b++)
+            {
+                old |= (ulong)target[little ? b : f.Size - 1 - b] << (8 * b);
+            }
+
+            ulong mask = f.Size == 8 ? ulong.MaxValue : (1UL << (8 * f.Size)) - 1;
+            if (old == (value & mask))
+            {
+                return null;
+            }
+
+            for (int b = 0; b < f.Size; b++)
+            {
+                target[little ? b : f.Size - 1 - b] = unchecked((byte)(value >> (8 * b)));
+            }
+
+            return new XenEditedRecord(record, bytes, string.Format(CultureInfo.InvariantCulture, "QEMU {0} {1}{2} 0x{3:x} -> 0x{4:x}", section, f.Name, f.Index is int n ? "[" + n.ToString(CultureInfo.InvariantCulture) + "]" : string.Empty, old, value & mask));
+        }
+
+        private static void Collect(QemuVmState state, string field, int? index, List<QemuField> into)
+        {
+            foreach (QemuField f in state.Fields)
+            {
+                if (string.Equals(f.Name, field, StringComparison.Ordinal) && (index is null || f.Index == index))
+                {
+                    into.Add(f);
+                }
+
+                if (f.Struct is QemuVmState inner)
+                {
+                    Collect(inner, field, index, into);
+                }
+            }
+
+            foreach (QemuVmState sub in state.Subsections)
+            {
+                Collect(sub, field, index, into);
+            }
         }
 
         // The body of a framed record the decoder consumed (its payload is not kept): reread from the file.

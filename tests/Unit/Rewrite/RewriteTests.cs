@@ -276,6 +276,42 @@ public class RewriteTests
         Assert.Equal(2100000U, Records(tsc).OfType<TscInfoRecord>().Single().Khz);
     }
 
+    [Theory]
+    [InlineData("period", "1024", 4, "0x00000400")]
+    [InlineData("cmos_index", "0x0d", 1, "0x0d")]
+    [InlineData("next_periodic_time", "-2", 8, "0xfffffffffffffffe (-2)")]
+    public void AQemuDeviceFieldInsideEmulatorContextChangesOnlyItsBytes(string field, string value, int width, string text)
+    {
+        using var dir = new TempDir();
+        string source = Path.Combine(Fixtures.Samples, "hvm-domain.xlsave");
+        string output = dir.Combine("rtc.save");
+        var r = PsHost.Run("""
+            $v = if ($value -like '0x*') { $value } else { [long]$value }
+            Get-XenStreamRecord -LiteralPath $src | Set-QemuDeviceState mc146818rtc $field $v | Export-XenStream $out
+            ((Get-XenStreamRecord -LiteralPath $out -Type EmulatorContext | Get-QemuDeviceState -Name mc146818rtc).Fields | Where-Object Name -eq $field).Text
+            """, ("src", source), ("out", output), ("field", field), ("value", value));
+        r.AssertNoErrors();
+        Assert.Equal(text, r.Output.Last().ToString());
+        byte[] a = File.ReadAllBytes(source), b = File.ReadAllBytes(output);
+        Assert.Equal(a.Length, b.Length);
+        var diff = Enumerable.Range(0, a.Length).Where(i => a[i] != b[i]).ToList();
+        Assert.NotEmpty(diff);
+        Assert.True(diff[^1] - diff[0] < width, "only the field's bytes differ");
+    }
+
+    [Fact]
+    public void QemuFieldsThatCannotBeWrittenOrDoNotExistAreRefused()
+    {
+        string source = Path.Combine(Fixtures.Samples, "hvm-domain.xlsave");
+        var buffer = PsHost.Run("Get-XenStreamRecord -LiteralPath $src | Set-QemuDeviceState mc146818rtc cmos_data 1", ("src", source));
+        Assert.StartsWith("FieldNotWritable,", Assert.Single(buffer.Errors).FullyQualifiedErrorId, StringComparison.Ordinal);
+        var missing = PsHost.Run("Get-XenStreamRecord -LiteralPath $src | Set-QemuDeviceState mc146818rtc no_such_field 1", ("src", source));
+        Assert.StartsWith("NoSuchField,", Assert.Single(missing.Errors).FullyQualifiedErrorId, StringComparison.Ordinal);
+        var tooBig = PsHost.Run("Get-XenStreamRecord -LiteralPath $src | Set-QemuDeviceState mc146818rtc cmos_index 0x100", ("src", source));
+        Assert.StartsWith("NoSuchField,", Assert.Single(tooBig.Errors).FullyQualifiedErrorId, StringComparison.Ordinal);
+        Assert.Contains("does not fit", tooBig.Errors[0].Exception.Message, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public void ANewConfigGetsNewLengthsAndXensVerifierAcceptsTheResult()
     {
