@@ -92,6 +92,19 @@ Describe 'Views of mixed and decoded objects' -Tag 'CI' {
     }
 }
 
+Describe 'Module objects piped into file cmdlets mean their file' -Tag 'CI' {
+    It 'records of one image give one verdict, records of two give two' {
+        @(Get-XenStreamRecord $hvm | Test-XenStream).Count | Should -Be 1
+        $two = @(Get-XenStreamRecord $hvm, (Get-SamplePath 'pv-domain.xlsave') | Test-XenStream -Detailed)
+        $two.Count | Should -Be 2
+        $two[0].FilePath | Should -Be $hvm
+    }
+
+    It 'results bind by FilePath too' {
+        @(Test-XenStream $hvm -Detailed | Get-XenSaveInfo).Count | Should -Be 1
+    }
+}
+
 Describe 'Records after the pipeline' -Tag 'CI' {
     It 'OpenPayload works once the reader has gone' {
         $page = @(Get-XenStreamRecord $hvm -Type PageData)[0]

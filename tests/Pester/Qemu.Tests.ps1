@@ -120,7 +120,18 @@ Describe 'Get-QemuMemory' -Tag 'CI' {
         $e[0].Exception.Message | Should -Match 'pc\.ram'
     }
 
-    It 'refuses -Address with -BlockName' {
-        { Get-QemuMemory $stopped -Address 0 -BlockName pc.ram -ErrorAction Stop } | Should -Throw -ErrorId 'AddressAndBlockName,*'
+    It 'refuses -Address with -BlockName, and -Offset without -BlockName: they are other parameter sets' {
+        { Get-QemuMemory $stopped -Address 0 -BlockName pc.ram -ErrorAction Stop } | Should -Throw -ErrorId 'AmbiguousParameterSet,*'
+        { Get-QemuMemory $stopped -Offset 0x1000 -ErrorAction Stop } | Should -Throw -ErrorId 'MissingMandatoryParameter,*'
+        (Get-Command Get-QemuMemory).ParameterSets.Name | Should -Contain 'PathBlock'
+    }
+
+    It 'gives the guest-physical address of a block offset, and sends ranges over 256 MiB to Export-GuestMemory' {
+        (Get-QemuMemory $stopped -BlockName pc.ram -Offset 0x1000 -Length 16).PhysicalAddress | Should -Be 0x1000
+        { Get-QemuMemory $stopped -Address 0 -Length 1GB -ErrorAction Stop } | Should -Throw -ErrorId 'RangeTooLargeForMemory,*'
+        Export-GuestMemory $stopped -Address 0xff0 -Length 0x20 -Destination "$TestDrive/r.raw"
+        $bytes = [IO.File]::ReadAllBytes("$TestDrive/r.raw")
+        $bytes.Count | Should -Be 0x20
+        ($bytes -join ',') | Should -Be ((Get-QemuMemory $stopped -Address 0xff0 -Length 0x20).ToArray() -join ',')
     }
 }

@@ -20,6 +20,9 @@ namespace XenMigration.Memory
 
         public Action<long, long?>? Progress { get; set; }
 
+        /// <summary>A raw image of this guest-physical range only (address, length in bytes).</summary>
+        public (ulong Address, long Length)? Range { get; set; }
+
         public CancellationToken CancellationToken { get; set; }
     }
 
@@ -39,7 +42,9 @@ namespace XenMigration.Memory
             Stream input = file.CanSeek ? file : new PeekStream(file);
             DetectedFormat format = FormatDetector.Detect(PeekStream.Probe(input, FormatDetector.ProbeLength));
             using AtomicFileWriter output = AtomicFileWriter.Create(destination);
-            GuestMemoryWriter writer = options.Format == GuestMemoryFormat.Elf ? new ElfCoreWriter(output.Stream) : new RawMemoryWriter(output.Stream);
+            GuestMemoryWriter writer = options.Range is (ulong address, long length)
+                ? (options.Format == GuestMemoryFormat.Elf ? throw new ArgumentException("A range of guest memory is written as a raw image, not an ELF core.") : new RangeMemoryWriter(output.Stream, address, length))
+                : options.Format == GuestMemoryFormat.Elf ? new ElfCoreWriter(output.Stream) : new RawMemoryWriter(output.Stream);
             var state = new GuestMachineState();
             var result = new GuestMemoryExportResult(inputPath, destination, options.Format);
             if (format is DetectedFormat.XlSaveFile or DetectedFormat.Libxl or DetectedFormat.Libxc || ContainerRegistry.IsContainer(format))
@@ -104,6 +109,11 @@ namespace XenMigration.Memory
                     next = done + 4096;
                     options.CancellationToken.ThrowIfCancellationRequested();
                     options.Progress?.Invoke(done * 4096, total * 4096);
+                }
+
+                if (writer is RangeMemoryWriter range && !range.Wants(pfn << 12, count))
+                {
+                    continue;   // outside the range: not even read
                 }
 
                 if (kind == GuestMemoryKind.Data)

@@ -310,6 +310,113 @@ namespace XenMigration.Memory
     }
 
     /// <summary>
+    /// A raw image of one guest-physical range [address, address + length): byte i of the file is
+    /// the guest's byte at address + i, holes where the guest has no memory or zero pages. Pages are
+    /// handed over whole; the cropping stream below keeps only the bytes inside the range, so the
+    /// range need not be page-aligned and may be larger than memory can hold.
+    /// </summary>
+    internal sealed class RangeMemoryWriter : GuestMemoryWriter
+    {
+        private readonly ulong _first;   // the range's first page
+        private readonly ulong _end;     // one past its last byte (saturated at the top of the space)
+        private readonly long _length;
+        private readonly CroppingStream _crop;
+
+        public RangeMemoryWriter(Stream file, ulong address, long length)
+            : this(new CroppingStream(file, (long)(address & 0xFFF), length), address, length)
+        {
+        }
+
+        private RangeMemoryWriter(CroppingStream crop, ulong address, long length)
+            : base(crop)
+        {
+            _crop = crop;
+            _first = address & ~0xFFFUL;
+            _end = address > ulong.MaxValue - (ulong)length ? ulong.MaxValue : address + (ulong)length;
+            _length = length;
+        }
+
+        /// <summary>True when a run of pages overlaps the range (the others need not even be read).</summary>
+        public bool Wants(ulong gpa, int count) => gpa < _end && (gpa >= _first || _first - gpa < (ulong)count * PageSize);
+
+        protected override long OffsetOf(ulong gpa)
+        {
+            if (!Wants(gpa, 1) || (Layout is not null && Layout.Find(gpa) < 0))
+            {
+                return -1;
+            }
+
+            return (long)(gpa - _first);
+        }
+
+        public override long End(GuestMachineState state)
+        {
+            _crop.Inner.SetLength(_length);   // trailing holes
+            _crop.Inner.Flush();
+            return _length;
+        }
+    }
+
+    /// <summary>
+    /// A write-only view of a file shifted by <c>skip</c> bytes and cut at <c>length</c>: writes
+    /// before the start or past the end are dropped (the partial pages at the ends of a range).
+    /// </summary>
+    internal sealed class CroppingStream : Stream
+    {
+        private readonly long _skip;
+        private readonly long _length;
+        private long _position;
+
+        public CroppingStream(Stream inner, long skip, long length)
+        {
+            Inner = inner;
+            _skip = skip;
+            _length = length;
+        }
+
+        public Stream Inner { get; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _skip + Inner.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = value;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            long from = Math.Max(_position, _skip), to = Math.Min(_position + count, _skip + _length);
+            if (to > from)
+            {
+                Inner.Position = from - _skip;
+                Inner.Write(buffer, offset + (int)(from - _position), (int)(to - from));
+            }
+
+            _position += count;
+        }
+
+        public override void SetLength(long value) => Inner.SetLength(Math.Min(Math.Max(0, value - _skip), _length));
+
+        public override void Flush() => Inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => _position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => Length + offset,
+        };
+    }
+
+    /// <summary>
     /// An ELF64 core in the layout crash, makedumpfile, gdb and drgn read (the kernel's vmcore):
     /// the ELF header, then the program headers with PT_NOTE first and one PT_LOAD per contiguous
     /// range (p_vaddr = p_paddr = guest-physical address), then the notes (NT_PRSTATUS and QEMU's

@@ -110,6 +110,22 @@ namespace XenMigration.Qemu
             return ram >= 0xE0000000L ? 0xC0000000L : ram;
         }
 
+        /// <summary>The guest-physical address of an offset in a block, when the block's place is known (the inverse of <see cref="Locate"/>).</summary>
+        public static ulong? PhysicalOf(QemuRamBlock block, long offset)
+        {
+            if (block.Address is not ulong start || offset < 0 || offset >= block.Length)
+            {
+                return null;
+            }
+
+            if (block.LowMemory is long low)
+            {
+                return offset < low ? (ulong)offset : FourGiB + (ulong)(offset - low);
+            }
+
+            return start > ulong.MaxValue - (ulong)offset ? null : start + (ulong)offset;
+        }
+
         /// <summary>The block holding a guest-physical address, and the offset in it; -1 when none.</summary>
         public static (int Block, long Offset) Locate(IReadOnlyList<QemuRamBlock> blocks, ulong gpa)
         {
@@ -449,7 +465,23 @@ namespace XenMigration.Qemu
                 }
             }
 
-            return new QemuMemoryRange(path, _request.Address, blockName, blockOffset, _result, _request.Length - covered);
+            var range = new QemuMemoryRange(path, _request.Address, blockName, blockOffset, _result, _request.Length - covered);
+            if (_request.BlockName is null)
+            {
+                range.PhysicalAddress = _request.Address;
+            }
+            else if (_blocks is not null)
+            {
+                foreach (QemuRamBlock b in _blocks)
+                {
+                    if (b.Name == _request.BlockName)
+                    {
+                        range.PhysicalAddress = QemuPages.PhysicalOf(b, (long)_request.Address);
+                    }
+                }
+            }
+
+            return range;
         }
     }
 }

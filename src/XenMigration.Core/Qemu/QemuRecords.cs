@@ -270,6 +270,12 @@ namespace XenMigration.Qemu
         /// <summary>Offset of the range in <see cref="BlockName"/>.</summary>
         public long BlockOffset { get; }
 
+        /// <summary>
+        /// The guest-physical address of the first byte: the requested address, or for a block read
+        /// where the block sits (pc.ram, pc.bios, pc.rom); null for blocks whose place the stream does not say (video RAM, option ROMs).
+        /// </summary>
+        public ulong? PhysicalAddress { get; internal set; }
+
         /// <summary>Bytes read.</summary>
         public int Length => _bytes.Length;
 

@@ -49,6 +49,18 @@ namespace XenMigration.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>Only the guest-physical range from this address (with -Length), as a raw image: byte i of the file is the guest's byte at Address + i.</summary>
+        [Parameter]
+        [AddressTransformation]
+        public ulong Address { get; set; }
+
+        /// <summary>Bytes of the range from -Address (any size: the range is streamed to the file, not held).</summary>
+        [Parameter]
+        [ValidateRange(1L, long.MaxValue)]
+        public long Length { get; set; }
+
+        private bool HasRange => MyInvocation.BoundParameters.ContainsKey(nameof(Address)) || MyInvocation.BoundParameters.ContainsKey(nameof(Length));
+
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
@@ -60,6 +72,21 @@ namespace XenMigration.Commands
             if (Destination is null && DestinationFolder is null)
             {
                 ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify where to write the memory: -Destination for a file, -DestinationFolder for a directory."), "DestinationRequired", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (HasRange && !(MyInvocation.BoundParameters.ContainsKey(nameof(Address)) && MyInvocation.BoundParameters.ContainsKey(nameof(Length))))
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("A range of guest memory needs both -Address and -Length."), "RangeNeedsAddressAndLength", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (HasRange && MyInvocation.BoundParameters.ContainsKey(nameof(Format)) && Format == GuestMemoryFormat.Elf)
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("A range of guest memory is written as a raw image; an ELF core holds whole memory ranges."), "RangeIsRaw", ErrorCategory.InvalidArgument, null));
+            }
+
+            if (HasRange && Address > ulong.MaxValue - (ulong)(Length - 1))
+            {
+                ThrowTerminatingError(ErrorRecords.Create(new ArgumentOutOfRangeException(nameof(Length), string.Format(CultureInfo.InvariantCulture, "-Address 0x{0:x} with -Length {1} passes the end of the 64-bit address space.", Address, Length)), "AddressOutOfRange", ErrorCategory.InvalidArgument, Address));
             }
         }
 
@@ -105,6 +132,7 @@ namespace XenMigration.Commands
             {
                 Format = format,
                 Checkpoint = MyInvocation.BoundParameters.ContainsKey(nameof(Checkpoint)) ? Checkpoint : null,
+                Range = HasRange ? (Address, Length) : null,
                 Progress = (done, total) => progress.Report(path, done, total),
                 CancellationToken = Stopped,
             };
@@ -142,7 +170,7 @@ namespace XenMigration.Commands
             }
 
             string ext = System.IO.Path.GetExtension(destination).ToLowerInvariant();
-            return ext is ".elf" or ".core" or ".vmcore" ? GuestMemoryFormat.Elf : GuestMemoryFormat.Raw;
+            return HasRange ? GuestMemoryFormat.Raw : ext is ".elf" or ".core" or ".vmcore" ? GuestMemoryFormat.Elf : GuestMemoryFormat.Raw;
         }
 
         private string OutputName(string input) =>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Management.Automation;
 using XenMigration.Images;
 using XenMigration.Qemu;
+using XenMigration.Records;
 
 namespace XenMigration.Commands
 {
@@ -13,39 +14,89 @@ namespace XenMigration.Commands
     [OutputType(typeof(QemuMemoryRange), typeof(QemuRamBlock))]
     public sealed class GetQemuMemoryCommand : QemuInputCmdlet
     {
+        // Three ways to ask (list the blocks; a guest-physical range; a range of a named block), each
+        // from paths, literal paths or records: nine sets, so the syntax shows which go together.
+        private const string PathAddressSet = "PathAddress", LiteralPathAddressSet = "LiteralPathAddress", RecordAddressSet = "InputObjectAddress";
+        private const string PathBlockSet = "PathBlock", LiteralPathBlockSet = "LiteralPathBlock", RecordBlockSet = "InputObjectBlock";
+
+        /// <summary>Files to read; wildcards are expanded.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathAddressSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathBlockSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public override string[] Path
+        {
+            get => base.Path;
+            set => base.Path = value;
+        }
+
+        /// <summary>Files to read, taken exactly as written (no wildcards).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathAddressSet, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathBlockSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath", "LP", "FilePath")]
+        [ValidateNotNullOrEmpty]
+        public override string[] LiteralPath
+        {
+            get => base.LiteralPath;
+            set => base.LiteralPath = value;
+        }
+
+        /// <summary>Records from Get-XenStreamRecord whose payload to read.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = RecordSet, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, ParameterSetName = RecordAddressSet, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, ParameterSetName = RecordBlockSet, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public override XenStreamRecord? InputObject
+        {
+            get => base.InputObject;
+            set => base.InputObject = value;
+        }
+
         /// <summary>Guest-physical address of the first byte to read.</summary>
-        [Parameter]
+        [Parameter(Mandatory = true, ParameterSetName = PathAddressSet)]
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathAddressSet)]
+        [Parameter(Mandatory = true, ParameterSetName = RecordAddressSet)]
         [AddressTransformation]
         public ulong Address { get; set; }
 
         private bool HasAddress => MyInvocation.BoundParameters.ContainsKey(nameof(Address));
 
         /// <summary>Read from this RAM block (e.g. pc.ram, vga.vram) at -Offset instead of a guest-physical address.</summary>
-        [Parameter]
+        [Parameter(Mandatory = true, ParameterSetName = PathBlockSet)]
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathBlockSet)]
+        [Parameter(Mandatory = true, ParameterSetName = RecordBlockSet)]
         [ValidateNotNullOrEmpty]
         public string? BlockName { get; set; }
 
-        /// <summary>Offset in -BlockName.</summary>
-        [Parameter]
+        /// <summary>Offset in -BlockName (0 by default).</summary>
+        [Parameter(ParameterSetName = PathBlockSet)]
+        [Parameter(ParameterSetName = LiteralPathBlockSet)]
+        [Parameter(ParameterSetName = RecordBlockSet)]
         [AddressTransformation]
         public ulong Offset { get; set; }
 
-        /// <summary>Bytes to read (at most 256 MiB); 4096 by default.</summary>
-        [Parameter]
-        [ValidateRange(1, QemuMemoryRequest.MaxLength)]
-        public int Length { get; set; } = 4096;
+        /// <summary>Bytes to read (at most 256 MiB: they are held; Export-GuestMemory -Address -Length streams larger ranges to a file); 4096 by default.</summary>
+        [Parameter(ParameterSetName = PathAddressSet)]
+        [Parameter(ParameterSetName = LiteralPathAddressSet)]
+        [Parameter(ParameterSetName = RecordAddressSet)]
+        [Parameter(ParameterSetName = PathBlockSet)]
+        [Parameter(ParameterSetName = LiteralPathBlockSet)]
+        [Parameter(ParameterSetName = RecordBlockSet)]
+        [ValidateRange(1L, long.MaxValue)]
+        public long Length { get; set; } = 4096;
 
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
-            if (HasAddress && BlockName is not null)
+            if (Length > QemuMemoryRequest.MaxLength)
             {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Give -Address (guest-physical) or -BlockName with -Offset (block-relative), not both."), "AddressAndBlockName", ErrorCategory.InvalidArgument, null));
-            }
-
-            if (BlockName is null && MyInvocation.BoundParameters.ContainsKey(nameof(Offset)))
-            {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("-Offset is an offset in the RAM block named by -BlockName; for a guest-physical address use -Address."), "OffsetWithoutBlockName", ErrorCategory.InvalidArgument, null));
+                ThrowTerminatingError(ErrorRecords.Create(
+                    new ArgumentOutOfRangeException(nameof(Length), string.Format(CultureInfo.InvariantCulture, "-Length {0} is over the {1} bytes Get-QemuMemory holds in memory. Write a larger range to a file instead: Export-GuestMemory -Address 0x{2:x} -Length {0} -Destination range.raw.", Length, QemuMemoryRequest.MaxLength, HasAddress ? Address : Offset)),
+                    "RangeTooLargeForMemory",
+                    ErrorCategory.InvalidArgument,
+                    Length));
             }
 
             // The last byte of the range is Address + Length - 1, which may be the last byte of the
@@ -75,6 +126,11 @@ namespace XenMigration.Commands
                     WriteObject(block);
                 }
 
+                if (image.Reader.RamBlocks.Count == 0)
+                {
+                    WriteWarning(NoRam(image, target));
+                }
+
                 return;
             }
 
@@ -93,9 +149,7 @@ namespace XenMigration.Commands
 
             if (image.Reader.RamBlocks.Count == 0)
             {
-                WriteWarning(target + (image.Container is QemuContainer.XenEmulatorContext or QemuContainer.XenDeviceModelRecord
-                    ? ": this is the device model's state of a Xen guest, which holds no guest memory: Xen keeps it in the image's PAGE_DATA records. Read it with Get-XenMemory, or write it out with Export-GuestMemory."
-                    : ": the stream has no RAM section (device state only): there is no guest memory in it."));
+                WriteWarning(NoRam(image, target));
             }
             else if (range.MissingBytes > 0)
             {
@@ -104,6 +158,10 @@ namespace XenMigration.Commands
 
             WriteObject(range);
         }
+
+        private static string NoRam(QemuImage image, string target) => target + (image.Container is QemuContainer.XenEmulatorContext or QemuContainer.XenDeviceModelRecord
+            ? ": this is the device model's state of a Xen guest, which holds no guest memory: Xen keeps it in the image's PAGE_DATA records. Read it with Get-XenMemory, or write it out with Export-GuestMemory."
+            : ": the stream has no RAM section (device state only): there is no guest memory in it.");
 
         private static bool HasBlock(QemuImage image, string name)
         {

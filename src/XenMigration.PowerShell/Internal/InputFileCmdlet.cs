@@ -43,7 +43,7 @@ namespace XenMigration.Commands
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] Path
+        public virtual string[] Path
         {
             get => _paths;
             set
@@ -57,7 +57,7 @@ namespace XenMigration.Commands
         [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
         [Alias("PSPath", "LP", "FilePath")]
         [ValidateNotNullOrEmpty]
-        public string[] LiteralPath
+        public virtual string[] LiteralPath
         {
             get => _paths;
             set
@@ -67,9 +67,16 @@ namespace XenMigration.Commands
             }
         }
 
-        /// <summary>Resolves the input paths and calls <see cref="ProcessFile"/> for each file.</summary>
+        /// <summary>
+        /// Resolves the input paths and calls <see cref="ProcessFile"/> for each file. A file that
+        /// comes again in the next pipeline object is not processed again: records and results bind
+        /// by their FilePath, so <c>Get-XenStreamRecord a.save | Test-XenStream</c> means a.save once,
+        /// not once per record.
+        /// </summary>
         protected override void ProcessRecord()
         {
+            string? previous = _previousInput;
+            _previousInput = null;
             foreach (string path in _paths)
             {
                 foreach (string file in Resolve(path))
@@ -79,10 +86,19 @@ namespace XenMigration.Commands
                         return;
                     }
 
+                    if (_paths.Length == 1 && string.Equals(file, previous, StringComparison.Ordinal))
+                    {
+                        _previousInput = file;
+                        continue;
+                    }
+
                     ProcessFile(file);
+                    _previousInput = _paths.Length == 1 ? file : null;
                 }
             }
         }
+
+        private string? _previousInput;
 
         /// <summary>Processes one resolved file-system path.</summary>
         protected abstract void ProcessFile(string path);

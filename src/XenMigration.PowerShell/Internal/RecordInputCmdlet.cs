@@ -15,13 +15,16 @@ namespace XenMigration.Commands
         /// <summary>Parameter set of -InputObject.</summary>
         protected const string RecordSet = "InputObject";
 
+        // By the set's name prefix: a cmdlet may split the record set further (InputObject, InputObjectAddress, ...).
+        private bool FromRecords => ParameterSetName.StartsWith(RecordSet, StringComparison.Ordinal);
+
         private int _skipped;
         private int _used;
 
         /// <summary>Records from Get-XenStreamRecord whose payload to read.</summary>
         [Parameter(Mandatory = true, ParameterSetName = RecordSet, ValueFromPipeline = true)]
         [ValidateNotNull]
-        public XenStreamRecord? InputObject { get; set; }
+        public virtual XenStreamRecord? InputObject { get; set; }
 
         /// <summary>The record type this cmdlet reads.</summary>
         private protected abstract XenRecordType AcceptedType { get; }
@@ -32,7 +35,7 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            if (ParameterSetName != RecordSet)
+            if (!FromRecords)
             {
                 base.ProcessRecord();
                 return;
@@ -51,7 +54,7 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void EndProcessing()
         {
-            if (ParameterSetName == RecordSet && _used == 0 && _skipped > 0)
+            if (FromRecords && _used == 0 && _skipped > 0)
             {
                 WriteError(ErrorRecords.Create(
                     new ArgumentException(string.Format(CultureInfo.InvariantCulture, "None of the {0} records piped in is a {1} record. Pipe Get-XenStreamRecord -Type {1}.", _skipped, AcceptedType)),

@@ -256,6 +256,27 @@ public class QemuGuestMemoryTests
         Assert.True(SameBytes(a, 0, b, 0, written.Length));
     }
 
+    [SkippableTheory]
+    [InlineData(0x1000UL, 4096L)]
+    [InlineData(0x123457UL, 3L * 1024 * 1024 + 5)]      // unaligned at both ends
+    [InlineData(0x7FFF000UL, 0x2000L)]                 // past the end of the 128 MiB of RAM: a hole
+    public void ARangeExportIsThoseBytesOfQemusPmemsave(ulong address, long length)
+    {
+        Skip.If(RealGuest.Instance.Missing is not null, RealGuest.Instance.Missing);
+        using var dir = new TempDir();
+        string range = dir.Combine("range.raw");
+        PsHost.Run("Export-GuestMemory -LiteralPath $p -Destination $d -Address $a -Length $l", ("p", RealGuest.Instance.Stream), ("d", range), ("a", address), ("l", length)).AssertNoErrors();
+        Assert.Equal(length, new FileInfo(range).Length);
+        using var pmem = File.OpenRead(Path.Combine(RealGuest.Instance.Dir, "pmem-0.raw"));
+        using var mine = File.OpenRead(range);
+        long inRam = Math.Max(0, Math.Min(length, pmem.Length - (long)address));
+        Assert.True(SameBytes(pmem, (long)address, mine, 0, inRam), "the range differs from pmemsave");
+        byte[] rest = new byte[length - inRam];
+        mine.Position = inRam;
+        mine.ReadExactly(rest);
+        Assert.All(rest, b => Assert.Equal(0, b));
+    }
+
     private static ulong BannerAddress()
     {
         // linux_banner, found in QEMU's own raw copy of low memory.
@@ -408,6 +429,21 @@ public class XenGuestMemoryTests
             f.ReadExactly(page);
             Assert.All(page, b => Assert.Equal(0xA5, b));
         }
+    }
+
+    [SkippableFact]
+    public void ARangeOfAXenImageIsTheFinalMemoryThere()
+    {
+        byte[] memory = Memory();
+        using var dir = new TempDir();
+        string image = dir.File("guest.save", Build(memory, checkpointed: false));
+        string range = dir.Combine("range.raw");
+        const ulong Address = 0x2345;
+        const long Length = 9 * 4096;
+        GuestMemoryExport.ExportFile(image, range, new GuestMemoryExportOptions { Format = GuestMemoryFormat.Raw, Range = (Address, Length) }, new CommitOptions());
+        Assert.Equal(memory.AsSpan((int)Address, (int)Length).ToArray(), File.ReadAllBytes(range));
+        Assert.Throws<ArgumentException>(() => GuestMemoryExport.ExportFile(image, dir.Combine("r.elf"), new GuestMemoryExportOptions { Format = GuestMemoryFormat.Elf, Range = (Address, Length) }, new CommitOptions()));
+        Assert.False(File.Exists(dir.Combine("r.elf")));
     }
 
     [SkippableFact]
