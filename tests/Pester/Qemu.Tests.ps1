@@ -51,10 +51,22 @@ Describe 'Get-QemuDeviceState' -Tag 'CI' {
         (Get-QemuDeviceState $libvirt | Where-Object IdStr -eq 'cpu').Count | Should -Be 2
     }
 
-    It 'names the tool for an xz image, with a stable ErrorId' {
-        Get-QemuDeviceState $xz -ErrorVariable e -ErrorAction SilentlyContinue
-        $e[0].FullyQualifiedErrorId | Should -Be 'UnsupportedCompression,XenMigration.Commands.GetQemuDeviceStateCommand'
-        $e[0].Exception.Message | Should -Match 'xz -dc'
+    It 'reads libvirt images compressed with <_> as libvirt writes them' -ForEach 'gzip', 'bzip2', 'xz', 'lzop', 'zstd' {
+        $image = Get-QemuFixturePath "libvirt-pc-7.2-$_.save"
+        $plain = Get-QemuDeviceState $libvirt
+        $sections = Get-QemuDeviceState $image
+        $sections.Count | Should -Be $plain.Count
+        ($sections.IdStr -join ',') | Should -Be ($plain.IdStr -join ',')
+        (Get-QemuMemory $image -Address 0xfffffff0 -Length 16).ToArray() | Should -Be (Get-QemuMemory $libvirt -Address 0xfffffff0 -Length 16).ToArray()
+    }
+
+    It 'says where damaged compressed data fails, with a stable ErrorId' {
+        $bytes = [IO.File]::ReadAllBytes($xz)
+        $bytes[$bytes.Length - 40] = $bytes[$bytes.Length - 40] -bxor 0xff
+        [IO.File]::WriteAllBytes("$TestDrive/damaged-xz.save", $bytes)
+        Get-QemuDeviceState "$TestDrive/damaged-xz.save" -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
+        $e[0].FullyQualifiedErrorId | Should -Be 'CorruptCompressedData,XenMigration.Commands.GetQemuDeviceStateCommand'
+        $e[0].Exception.Message | Should -Match 'xz-compressed data is invalid after \d+ decompressed bytes'
     }
 
     It 'warns where the walk of a stream without footers stops' {

@@ -225,11 +225,20 @@ namespace XenMigration.Images
                     // Offsets are then in the decompressed stream: the file's gzip bytes have no record boundaries.
                     options.BaseOffset = 0;
                     return new QemuImage(new QemuStreamReader(new GzipReadStream(stream, leaveOpen), false, options), QemuContainer.Libvirt, 0, header, null);
+                case LibvirtCompression.Xz:
+                case LibvirtCompression.Bzip2:
+                case LibvirtCompression.Zstd:
+                    options.BaseOffset = 0;
+                    LibraryCompressor kind = header.Compression == LibvirtCompression.Xz ? LibraryCompressor.Xz : header.Compression == LibvirtCompression.Bzip2 ? LibraryCompressor.Bzip2 : LibraryCompressor.Zstd;
+                    return new QemuImage(new QemuStreamReader(new LibraryDecompressStream(stream, kind, leaveOpen), false, options), QemuContainer.Libvirt, 0, header, null);
+                case LibvirtCompression.Lzop:
+                    options.BaseOffset = 0;
+                    return new QemuImage(new QemuStreamReader(new LzopReadStream(stream, leaveOpen), false, options), QemuContainer.Libvirt, 0, header, null);
                 default:
                     string tool = LibvirtFormat.CompressorCommand(header.Compression);
                     throw new XenFormatException(
                         XenErrorIds.UnsupportedCompression,
-                        string.Format(CultureInfo.InvariantCulture, "The libvirt save image's QEMU stream is {0}-compressed, which this module does not decompress (gzip it does). Decompress it first: tail -c +{1} FILE | {2} > guest.qevm", header.Compression.ToString().ToLowerInvariant(), streamOffset + 1, tool.Length == 0 ? "(format " + ((int)header.Compression).ToString(CultureInfo.InvariantCulture) + ")" : tool),
+                        string.Format(CultureInfo.InvariantCulture, "The libvirt save image's QEMU stream is {0}-compressed, which this module does not decompress (it does gzip, bzip2, xz, lzop and zstd). Decompress it first: tail -c +{1} FILE | {2} > guest.qevm", header.Compression.ToString().ToLowerInvariant(), streamOffset + 1, tool.Length == 0 ? "(format " + ((int)header.Compression).ToString(CultureInfo.InvariantCulture) + ")" : tool),
                         28);
             }
         }

@@ -26,6 +26,10 @@ public class FuzzCorpusTests
         ["qemu/xen-devices.qemu"] = () => File.ReadAllBytes(Fixtures.QemuDevicesState),
         ["qemu/compress.qevm"] = () => File.ReadAllBytes(QemuFixtures.PathOf("pc-7.2-compress.qevm")),
         ["qemu/libvirt-devices.save"] = () => LibvirtImage(File.ReadAllBytes(Fixtures.QemuDevicesState)),
+        ["qemu/libvirt-devices-bzip2.save"] = () => LibvirtImage(File.ReadAllBytes(QemuFixtures.PathOf("devices-state.bz2")), 2),
+        ["qemu/libvirt-devices-xz.save"] = () => LibvirtImage(File.ReadAllBytes(QemuFixtures.PathOf("devices-state.xz")), 3),
+        ["qemu/libvirt-devices-lzop.save"] = () => LibvirtImage(File.ReadAllBytes(QemuFixtures.PathOf("devices-state.lzo")), 4),
+        ["qemu/libvirt-devices-zstd.save"] = () => LibvirtImage(File.ReadAllBytes(QemuFixtures.PathOf("devices-state.zst")), 5),
         ["qemu/description.qevm"] = DescriptionSeed,
         ["qemu/blocklists.qevm"] = BlockListSeed,
         ["qemu/devicemodelrecord.bin"] = () => "DeviceModelRecord0002"u8.ToArray().Concat(BitConverter.GetBytes(new FileInfo(Fixtures.QemuDevicesState).Length is long n ? (uint)n : 0)).Concat(File.ReadAllBytes(Fixtures.QemuDevicesState)).ToArray(),
@@ -78,11 +82,11 @@ public class FuzzCorpusTests
     }
 
     // A version 2 libvirt header (little-endian), a short domain XML, then the stream, uncompressed.
-    private static byte[] LibvirtImage(byte[] stream)
+    private static byte[] LibvirtImage(byte[] stream, uint compression = 0)
     {
         byte[] xml = "<domain><name>f</name></domain>\0"u8.ToArray();
         var header = new List<byte>("LibvirtQemudSave"u8.ToArray());
-        foreach (uint v in new uint[] { 2, (uint)xml.Length, 0, 0, 0 })
+        foreach (uint v in new uint[] { 2, (uint)xml.Length, 0, compression, 0 })
         {
             header.AddRange(BitConverter.GetBytes(v));
         }
