@@ -26,14 +26,14 @@ namespace XenMigration.Compression
     /// </summary>
     internal sealed class LibraryDecompressStream : ForwardReadStream
     {
-        private readonly CountingStream _raw;
+        private readonly CompressedInput _raw;
         private readonly Stream _decoder;
         private readonly string _name;
         private long _position;
 
         public LibraryDecompressStream(Stream compressed, LibraryCompressor kind, bool leaveOpen)
         {
-            _raw = new CountingStream(compressed, leaveOpen);
+            _raw = new CompressedInput(compressed, leaveOpen);
             _name = kind.ToString().ToLowerInvariant();
             try
             {
@@ -87,12 +87,12 @@ namespace XenMigration.Compression
         }
 
         /// <summary>Counts what the decoder reads, and remembers whether the file itself failed.</summary>
-        internal sealed class CountingStream : ForwardReadStream
+        internal sealed class CompressedInput : ForwardReadStream
         {
             private readonly Stream _inner;
             private readonly bool _leaveOpen;
 
-            public CountingStream(Stream inner, bool leaveOpen)
+            public CompressedInput(Stream inner, bool leaveOpen)
             {
                 _inner = inner;
                 _leaveOpen = leaveOpen;

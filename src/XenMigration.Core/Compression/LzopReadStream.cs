@@ -156,23 +156,26 @@ namespace XenMigration.Compression
             uint? adlerC = src < dst && (_flags & AdlerCompressed) != 0 ? BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's compressed checksum")) : null;
             uint? crcC = src < dst && (_flags & CrcCompressed) != 0 ? BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's compressed checksum")) : null;
 
-            if (_block.Length < dst)
-            {
-                _block = new byte[dst];
-            }
-
+            // Buffers grow with the bytes that really arrive, and a block is only as large as its
+            // compressed bytes can expand (LZO1X writes at most 255 bytes per input byte): a header
+            // that declares 64 MiB over a few bytes of input allocates nothing of the kind.
             if (src == dst)
             {
-                ReadInto(_block, (int)dst, "a stored block");
+                ReadGrowing(ref _block, (int)dst, "a stored block");
             }
             else
             {
-                if (_compressed.Length < src)
+                ReadGrowing(ref _compressed, (int)src, "a compressed block");
+                if (dst > (256L * src) + 256)
                 {
-                    _compressed = new byte[src];
+                    throw Corrupt(string.Format(CultureInfo.InvariantCulture, "a block declares {0} bytes from {1} compressed bytes, more than LZO1X can expand them to", dst, src));
                 }
 
-                ReadInto(_compressed, (int)src, "a compressed block");
+                if (_block.Length < dst)
+                {
+                    _block = new byte[dst];
+                }
+
                 ReadOnlySpan<byte> c = _compressed.AsSpan(0, (int)src);
                 if ((adlerC is uint ac && ac != Checksums.Adler32(c)) || (crcC is uint cc && cc != Checksums.Crc32(0, c)))
                 {
@@ -223,6 +226,28 @@ namespace XenMigration.Compression
             var b = new byte[length];
             ReadInto(b, length, what);
             return b;
+        }
+
+        // Reads length bytes into buffer, growing it (by doubling from 1 MiB) only as bytes arrive.
+        private void ReadGrowing(ref byte[] buffer, int length, string what)
+        {
+            int done = 0;
+            while (done < length)
+            {
+                if (buffer.Length < Math.Min(length, Math.Max(done * 2, 1 << 20)))
+                {
+                    Array.Resize(ref buffer, Math.Min(length, Math.Max(done * 2, 1 << 20)));
+                }
+
+                int want = Math.Min(length, buffer.Length) - done;
+                int n = ReadFully(_inner, buffer, done, want);
+                _consumed += n;
+                done += n;
+                if (n < want)
+                {
+                    throw Corrupt("it ends inside " + what);
+                }
+            }
         }
 
         private void ReadInto(byte[] buffer, int length, string what)

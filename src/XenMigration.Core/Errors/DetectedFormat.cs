@@ -37,5 +37,7 @@ namespace XenMigration
         LibvirtLibxl,
         /// <summary>A xend save image ("LinuxGuestRecord", SXP config, legacy stream).</summary>
         XendSave,
+        /// <summary>oxenstored's text live-update dump ("$xenstored-dump-format").</summary>
+        OxenstoredDump,
     }
 }

@@ -29,6 +29,7 @@ namespace XenMigration.Images
             FormatDetector.Register(DetectedFormat.Libxl, "a libxl migration stream", LibxlFormat.Probe);
             FormatDetector.Register(DetectedFormat.Libxc, "a libxc migration stream", LibxcFormat.Probe);
             FormatDetector.Register(DetectedFormat.XenstoreDump, "a xenstore migration dump", XenstoreFormat.Probe);
+            FormatDetector.Register(DetectedFormat.OxenstoredDump, "an oxenstored dump", OxenstoredDumpReader.Probe);
             FormatDetector.Register(DetectedFormat.QemuSavevm, "a QEMU savevm/migration stream (QEVM)", QemuFormat.Probe);
             FormatDetector.Register(DetectedFormat.LibvirtSave, "a libvirt QEMU save image", LibvirtFormat.Probe);
             FormatDetector.Register(DetectedFormat.Gzip, "a gzip-compressed file", CompressionFormats.ProbeGzip, compressed: true);

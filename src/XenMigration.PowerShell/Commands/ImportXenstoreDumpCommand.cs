@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using XenMigration.Framing;
 using XenMigration.Xenstore;
 
 namespace XenMigration.Commands
@@ -33,11 +34,24 @@ namespace XenMigration.Commands
         }
 
         /// <inheritdoc/>
-        protected override void ProcessFile(string path) => WriteRecords(
-            path,
-            0x58454E34,
-            stream => new XenstoreDumpReader(stream, leaveOpen: false, new XenstoreDumpReaderOptions { SourcePath = path }),
-            record => _wanted is null || _wanted[Slot(record.Type)]);
+        protected override void ProcessFile(string path)
+        {
+            IRecordReader<XenstoreRecord>? reader = null;
+            WriteRecords(
+                path,
+                0x58454E34,
+                stream => reader = XenstoreDumpOpener.Open(stream, path),
+                record => _wanted is null || _wanted[Slot(record.Type)]);
+
+            // An oxenstored dump holds a few things the binary format has no field for: say which.
+            if (reader is OxenstoredDumpReader ox)
+            {
+                foreach (string what in ox.Unmapped)
+                {
+                    WriteVerbose(path + ": oxenstored dump: not kept in the records (the binary format has no field for it): " + what);
+                }
+            }
+        }
 
         private static int Slot(XenstoreRecordType type) => (int)type + 2;
     }
