@@ -10,6 +10,7 @@ using XenMigration.Records;
 using XenMigration.Xenstore;
 using XenMigration.Xl;
 using XenMigration.XenServer;
+using XenMigration.Xend;
 
 namespace XenMigration.Images
 {
@@ -45,6 +46,8 @@ namespace XenMigration.Images
             ContainerRegistry.Register(DetectedFormat.XenServerSuspend, () => new XenServerContainer());
             ContainerRegistry.Register(DetectedFormat.XenServerLegacySuspend, () => new XenServerContainer());
             ContainerRegistry.Register(DetectedFormat.LibvirtLibxl, () => new LibvirtLibxlContainer());
+            FormatDetector.Register(DetectedFormat.XendSave, "a xend save image", XendFormat.Probe);
+            ContainerRegistry.Register(DetectedFormat.XendSave, () => new XendContainer());
         }
     }
 }

@@ -67,6 +67,8 @@ namespace XenMigration.Legacy
         public bool GuestTypeDetected { get; internal set; }
         /// <summary>Whether the input started with an xl header.</summary>
         public bool HadXlHeader { get; internal set; }
+        /// <summary>The xl config text made from a xend image's SXP config (null for other inputs).</summary>
+        public string? ConvertedConfig { get; internal set; }
         /// <summary>Guest pfn count (p2m_size).</summary>
         public ulong P2mSize { get; internal set; }
         /// <summary>PAGE_DATA records written.</summary>
@@ -175,7 +177,7 @@ namespace XenMigration.Legacy
 
             public LegacyConversionResult Run()
             {
-                byte[]? xlHeader = ReadXlHeader();
+                byte[]? xlHeader = ReadToolstackHeader() ?? ReadXlHeader();
                 _result.HadXlHeader = xlHeader is not null;
                 _libxl = (_options.Format ?? (xlHeader is not null ? LegacyOutputFormat.Libxl : LegacyOutputFormat.Libxc)) == LegacyOutputFormat.Libxl;
                 _result.Format = _libxl ? LegacyOutputFormat.Libxl : LegacyOutputFormat.Libxc;
@@ -751,6 +753,12 @@ namespace XenMigration.Legacy
                 long at = _in.Position;
                 string signature = DeviceModelFormat.SignatureOf(Bytes(DeviceModelFormat.SignatureLength, "the device-model record signature"));
                 Log("Qemu signature: " + Printable(signature));
+                if (signature == QemuTraditionalSignature && _wrapper != DetectedFormat.Unknown)
+                {
+                    CopyQemuTraditional(at);
+                    return;
+                }
+
                 if (signature != DeviceModelFormat.Signature0002)
                 {
                     string what = signature switch

@@ -95,5 +95,7 @@ namespace XenMigration.Records
         XenServerSection,
         /// <summary>libvirt's libxl driver save header ("libvirt-xml"), with the domain XML.</summary>
         LibvirtLibxlHeader,
+        /// <summary>A xend save image's header ("LinuxGuestRecord", a length, the domain config as SXP).</summary>
+        XendConfig,
     }
 }

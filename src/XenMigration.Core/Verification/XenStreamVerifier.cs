@@ -69,7 +69,8 @@ namespace XenMigration.Verification
                 // read again from the beginning by the converter.
                 Stream input = stream.CanSeek ? stream : new PeekStream(stream);
                 long start = stream.CanSeek ? stream.Position : 0;
-                if (FormatDetector.Detect(PeekStream.Probe(input, FormatDetector.ProbeLength)) == DetectedFormat.LegacyLibxc)
+                // Legacy streams, bare or in the toolstack wrappers the converter reads (xend, classic XenServer).
+                if (FormatDetector.Detect(PeekStream.Probe(input, FormatDetector.ProbeLength)) is DetectedFormat.LegacyLibxc or DetectedFormat.XendSave or DetectedFormat.XenServerLegacySuspend)
                 {
                     return LegacyVerification.Verify(input, options);
                 }

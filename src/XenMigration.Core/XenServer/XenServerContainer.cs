@@ -138,8 +138,7 @@ namespace XenMigration.XenServer
             object? root;
             try
             {
-                int pos = 0;
-                root = Parse(r.Text, ref pos, 0);
+                root = SExpression.Parse(r.Text);
             }
             catch (FormatException)
             {
@@ -216,110 +215,5 @@ namespace XenMigration.XenServer
             string s when long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) => n,
             _ => null,
         } : null;
-
-        // S-expressions: atoms (bare or quoted with OCaml escapes) and lists. Depth and size are bounded by the record.
-        private static object Parse(string t, ref int pos, int depth)
-        {
-            if (depth > 64)
-            {
-                throw new FormatException("too deep");
-            }
-
-            Skip(t, ref pos);
-            if (pos >= t.Length)
-            {
-                throw new FormatException("unexpected end");
-            }
-
-            if (t[pos] == '(')
-            {
-                pos++;
-                var list = new List<object>();
-                while (true)
-                {
-                    Skip(t, ref pos);
-                    if (pos >= t.Length)
-                    {
-                        throw new FormatException("unclosed list");
-                    }
-
-                    if (t[pos] == ')')
-                    {
-                        pos++;
-                        return list;
-                    }
-
-                    list.Add(Parse(t, ref pos, depth + 1));
-                }
-            }
-
-            if (t[pos] == '"')
-            {
-                pos++;
-                var sb = new StringBuilder();
-                while (pos < t.Length && t[pos] != '"')
-                {
-                    char c = t[pos++];
-                    if (c == '\\' && pos < t.Length)
-                    {
-                        char e = t[pos++];
-                        switch (e)
-                        {
-                            case 'n': sb.Append('\n'); break;
-                            case 't': sb.Append('\t'); break;
-                            case 'r': sb.Append('\r'); break;
-                            case 'b': sb.Append('\b'); break;
-                            case '\n':
-                                while (pos < t.Length && (t[pos] == ' ' || t[pos] == '\t'))
-                                {
-                                    pos++;
-                                }
-
-                                break;
-                            default:
-                                if (char.IsDigit(e) && pos + 1 < t.Length && int.TryParse(t.Substring(pos - 1, 3), NumberStyles.Integer, CultureInfo.InvariantCulture, out int code))
-                                {
-                                    sb.Append((char)code);
-                                    pos += 2;
-                                }
-                                else
-                                {
-                                    sb.Append(e);
-                                }
-
-                                break;
-                        }
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-                }
-
-                if (pos >= t.Length)
-                {
-                    throw new FormatException("unclosed string");
-                }
-
-                pos++;
-                return sb.ToString();
-            }
-
-            int start = pos;
-            while (pos < t.Length && !char.IsWhiteSpace(t[pos]) && t[pos] != '(' && t[pos] != ')' && t[pos] != '"')
-            {
-                pos++;
-            }
-
-            return t.Substring(start, pos - start);
-        }
-
-        private static void Skip(string t, ref int pos)
-        {
-            while (pos < t.Length && char.IsWhiteSpace(t[pos]))
-            {
-                pos++;
-            }
-        }
     }
 }
