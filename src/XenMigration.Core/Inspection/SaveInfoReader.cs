@@ -38,9 +38,10 @@ namespace XenMigration.Inspection
             {
                 ReadQemu(input, path, info, cancel);
             }
-            else if (format == DetectedFormat.LegacyLibxc)
+            else if (format is DetectedFormat.LegacyLibxc or DetectedFormat.XendSave or DetectedFormat.XenServerLegacySuspend)
             {
                 ReadLegacy(input, info, cancel);
+                info.Format = format;
             }
             else
             {
@@ -181,6 +182,13 @@ namespace XenMigration.Inspection
             info.IsLegacy = true;
             info.Format = DetectedFormat.LegacyLibxc;
             LegacyConversionResult r = LegacyStreamConverter.Convert(input, Stream.Null, new LegacyConversionOptions { CancellationToken = cancel });
+
+            // A xend image's config, as the converter writes it for xl (what maps, and the SXP as comments).
+            if (r.ConvertedConfig is string xl)
+            {
+                ApplyConfig(info, DomainConfig.FromXl(xl, json: false), xl, "Xl");
+            }
+
             info.GuestType ??= r.GuestType == XenGuestType.Pv ? "Pv" : "Hvm";
             info.PagesPresent = r.Pages;
             info.VcpusWithState = r.Vcpus;

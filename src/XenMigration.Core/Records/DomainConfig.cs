@@ -142,6 +142,8 @@ namespace XenMigration.Records
         // xl's config format (xl.cfg): key = value lines, strings quoted, lists in brackets.
         private static readonly Regex s_xlLine = new Regex(@"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*;?\s*$", RegexOptions.Multiline | RegexOptions.CultureInvariant);
 
+        private static readonly Regex s_xlListItem = new Regex("'([^']*)'|\"([^\"]*)\"", RegexOptions.CultureInvariant);
+
         private static DomainConfig FromXlText(string text)
         {
             var c = new DomainConfig { Text = text, Form = "xl" };
@@ -165,14 +167,15 @@ namespace XenMigration.Records
             c.ShadowMemKb = N("shadow_memory") * 1024;
             c.TscModeName = S("tsc_mode")?.Replace('-', '_').ToLowerInvariant();
             c.DeviceModelVersion = S("device_model_version")?.Replace('-', '_').ToLowerInvariant();
-            foreach (Match m in Regex.Matches(S("disk") ?? string.Empty, "'([^']*)'"))
+            // List items are strings in either quote (xl.cfg allows both).
+            foreach (Match m in s_xlListItem.Matches(S("disk") ?? string.Empty))
             {
-                c.Disks.Add(m.Groups[1].Value);
+                c.Disks.Add(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
             }
 
-            foreach (Match m in Regex.Matches(S("vif") ?? string.Empty, "'([^']*)'"))
+            foreach (Match m in s_xlListItem.Matches(S("vif") ?? string.Empty))
             {
-                c.Nics.Add(m.Groups[1].Value);
+                c.Nics.Add(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
             }
 
             if (c.Name is null && c.Type is null && c.MaxMemKb is null)

@@ -171,6 +171,22 @@ public class XendTests
     }
 
     [Fact]
+    public void GetXenSaveInfoReadsTheXendConfig()
+    {
+        using var dir = new TempDir();
+        string hvm = dir.File("win.img", Xend(HvmSxp, new LegacySpec()));
+        var r = PsHost.Run("Get-XenSaveInfo -LiteralPath $p", ("p", hvm));
+        r.AssertNoErrors();
+        var info = Assert.Single(r.Objects<XenMigration.Inspection.XenSaveInfo>());
+        Assert.Equal(("win2008", "3d9c1f0a-6b1e-4f55-9e0b-2f4a7a1c5d11", "Hvm", 1024L), (info.Name, info.Uuid, info.GuestType, info.MemoryMiB!.Value));
+        Assert.Equal(DetectedFormat.XendSave, info.Format);
+        Assert.Equal("Xl", info.ConfigFormat);
+        Assert.Contains("# Original xend config (SXP):", info.ConfigText, StringComparison.Ordinal);
+        Assert.Equal(2, info.Disks.Count);
+        Assert.Equal("QemuTraditional", info.DeviceModel);
+    }
+
+    [Fact]
     public void DamagedHeadersAreRefusedWithWhereAndWhy()
     {
         using var dir = new TempDir();
