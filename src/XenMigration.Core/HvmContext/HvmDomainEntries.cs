@@ -20,10 +20,10 @@ namespace XenMigration.HvmContext
             SpecialFullyNestedMode = (bits & 0x10) != 0; SpecialMaskMode = (bits & 0x20) != 0; IsMaster = (bits & 0x40) != 0;
         }
 #pragma warning disable CS1591
-        public byte Irr { get; }
-        public byte Imr { get; }
-        public byte Isr { get; }
-        public byte IrqBase { get; }
+        public byte Irr { get; set; }
+        public byte Imr { get; set; }
+        public byte Isr { get; set; }
+        public byte IrqBase { get; set; }
         public int InitState { get; }
         public int PriorityAdd { get; }
         public bool ReadSelIsr { get; }
@@ -33,12 +33,25 @@ namespace XenMigration.HvmContext
         public bool SpecialFullyNestedMode { get; }
         public bool SpecialMaskMode { get; }
         public bool IsMaster { get; }
-        public byte Elcr { get; }
-        public byte IntOutput { get; }
+        public byte Elcr { get; set; }
+        public byte IntOutput { get; set; }
 #pragma warning restore CS1591
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "{0}, base {1}, irr 0x{2:x2} imr 0x{3:x2} isr 0x{4:x2}", IsMaster ? "master" : "slave", Hex(IrqBase), Irr, Imr, Isr);
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            // The packed state bytes (4: init state and priority, 5: mode bits) are read-only here.
+            EntryFields.U8(p, 0, Irr);
+            EntryFields.U8(p, 1, Imr);
+            EntryFields.U8(p, 2, Isr);
+            EntryFields.U8(p, 3, IrqBase);
+            EntryFields.U8(p, 6, Elcr);
+            EntryFields.U8(p, 7, IntOutput);
+            return true;
+        }
     }
 
     /// <summary>One redirection-table entry of the IOAPIC.</summary>
@@ -48,8 +61,8 @@ namespace XenMigration.HvmContext
 
         /// <summary>Pin number (0-15 ISA, 16-47 PCI).</summary>
         public int Pin { get; }
-        /// <summary>The 64-bit entry.</summary>
-        public ulong Raw { get; }
+        /// <summary>The 64-bit entry (settable: the decoded bits below follow it).</summary>
+        public ulong Raw { get; set; }
 #pragma warning disable CS1591
         public byte Vector => unchecked((byte)Raw);
         public int DeliveryMode => (int)((Raw >> 8) & 7);
@@ -85,11 +98,11 @@ namespace XenMigration.HvmContext
         }
 
         /// <summary>MMIO base (0xFEC00000 by default).</summary>
-        public ulong BaseAddress { get; }
+        public ulong BaseAddress { get; set; }
         /// <summary>The selected register.</summary>
-        public uint IoRegSel { get; }
+        public uint IoRegSel { get; set; }
         /// <summary>IOAPIC id.</summary>
-        public uint Id { get; }
+        public uint Id { get; set; }
         /// <summary>The 48 redirection-table entries.</summary>
         public IReadOnlyList<HvmIoApicPin> Pins { get; }
 
@@ -106,6 +119,20 @@ namespace XenMigration.HvmContext
 
                 return string.Format(CultureInfo.InvariantCulture, "base {0}, id {1}, {2} of 48 pins unmasked", Hex(BaseAddress), Id, unmasked);
             }
+        }
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            EntryFields.U64(p, 0, BaseAddress);
+            EntryFields.U32(p, 8, IoRegSel);
+            EntryFields.U32(p, 12, Id);
+            foreach (HvmIoApicPin pin in Pins)
+            {
+                EntryFields.U64(p, 16 + (8 * pin.Pin), pin.Raw);
+            }
+
+            return true;
         }
     }
 
@@ -174,22 +201,34 @@ namespace XenMigration.HvmContext
         }
 #pragma warning disable CS1591
         public int Index { get; }
-        public uint Count { get; }
-        public ushort LatchedCount { get; }
-        public byte CountLatched { get; }
-        public byte StatusLatched { get; }
-        public byte Status { get; }
-        public byte ReadState { get; }
-        public byte WriteState { get; }
-        public byte WriteLatch { get; }
-        public byte RwMode { get; }
-        public byte Mode { get; }
-        public byte Bcd { get; }
-        public byte Gate { get; }
+        public uint Count { get; set; }
+        public ushort LatchedCount { get; set; }
+        public byte CountLatched { get; set; }
+        public byte StatusLatched { get; set; }
+        public byte Status { get; set; }
+        public byte ReadState { get; set; }
+        public byte WriteState { get; set; }
+        public byte WriteLatch { get; set; }
+        public byte RwMode { get; set; }
+        public byte Mode { get; set; }
+        public byte Bcd { get; set; }
+        public byte Gate { get; set; }
 #pragma warning restore CS1591
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "channel {0}: mode {1}, count {2}, gate {3}", Index, Mode, Count, Gate);
+
+        // struct hvm_hw_pit_channel: 16 bytes, the count, the latched count, then ten bytes.
+        internal void WriteTo(System.Span<byte> p, int at)
+        {
+            EntryFields.U32(p, at, Count);
+            EntryFields.U16(p, at + 4, LatchedCount);
+            byte[] bytes = { CountLatched, StatusLatched, Status, ReadState, WriteState, WriteLatch, RwMode, Mode, Bcd, Gate };
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                EntryFields.U8(p, at + 6 + i, bytes[i]);
+            }
+        }
     }
 
     /// <summary>PIT (10): the 8254's three channels.</summary>
@@ -205,10 +244,22 @@ namespace XenMigration.HvmContext
         /// <summary>Channels 0 (timer), 1 (refresh), 2 (speaker).</summary>
         public IReadOnlyList<HvmPitChannel> Channels { get; }
         /// <summary>Speaker data gate.</summary>
-        public uint SpeakerDataOn { get; }
+        public uint SpeakerDataOn { get; set; }
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "channel 0 mode {0} count {1}", Channels[0].Mode, Channels[0].Count);
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            for (int n = 0; n < Channels.Count; n++)
+            {
+                Channels[n].WriteTo(p, 16 * n);
+            }
+
+            EntryFields.U32(p, 48, SpeakerDataOn);
+            return true;
+        }
     }
 
     /// <summary>RTC (11): the MC146818's 14 time registers, index and offset from host time.</summary>

@@ -240,7 +240,7 @@ namespace XenMigration.HvmContext
         /// <summary>MMIO offset.</summary>
         public int Offset { get; }
         /// <summary>Value.</summary>
-        public uint Value { get; }
+        public uint Value { get; set; }
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}=0x{1:x8}", Name, Value);
@@ -322,6 +322,18 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "id 0x{0:x}, tpr 0x{1:x}, svr 0x{2:x}, {3} requested, {4} in service", this["ID"] >> 24, this["TPR"], this["SVR"], Requested.Count, InService.Count);
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            // The registers at their MMIO offsets; the ISR/IRR/TMR vector lists are views of those registers.
+            foreach (HvmApicRegister r in Registers)
+            {
+                EntryFields.U32(p, r.Offset, r.Value);
+            }
+
+            return true;
+        }
     }
 
     /// <summary>A variable MTRR (base/mask pair).</summary>
@@ -330,8 +342,8 @@ namespace XenMigration.HvmContext
         internal HvmMtrrRange(int index, ulong @base, ulong mask) { Index = index; Base = @base; Mask = mask; }
 #pragma warning disable CS1591
         public int Index { get; }
-        public ulong Base { get; }
-        public ulong Mask { get; }
+        public ulong Base { get; set; }
+        public ulong Mask { get; set; }
 #pragma warning restore CS1591
         /// <summary>Mask bit 11: the range is in use.</summary>
         public bool Valid => (Mask & 0x800) != 0;
@@ -362,17 +374,17 @@ namespace XenMigration.HvmContext
         }
 
         /// <summary>IA32_PAT.</summary>
-        public ulong Pat { get; }
+        public ulong Pat { get; set; }
         /// <summary>The 8 variable ranges.</summary>
         public IReadOnlyList<HvmMtrrRange> Variable { get; }
         /// <summary>The 11 fixed-range MTRRs.</summary>
         public IReadOnlyList<ulong> Fixed { get; }
         /// <summary>IA32_MTRRCAP.</summary>
-        public ulong Capability { get; }
+        public ulong Capability { get; set; }
         /// <summary>Variable ranges supported (MTRRCAP bits 0-7).</summary>
         public int VariableCount => (int)(Capability & 0xFF);
         /// <summary>IA32_MTRR_DEF_TYPE.</summary>
-        public ulong DefType { get; }
+        public ulong DefType { get; set; }
         /// <summary>MTRRs enabled (DEF_TYPE bit 11).</summary>
         public bool Enabled => (DefType & 0x800) != 0;
         /// <summary>Fixed ranges enabled (DEF_TYPE bit 10).</summary>
@@ -382,6 +394,22 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "pat {0}, {1}, default type {2}", Hex(Pat), Enabled ? "enabled" : "disabled", DefaultType);
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            // struct hvm_hw_mtrr: PAT, 8 base/mask pairs, 11 fixed (read-only here), MTRRCAP, DEF_TYPE.
+            EntryFields.U64(p, 0, Pat);
+            foreach (HvmMtrrRange r in Variable)
+            {
+                EntryFields.U64(p, 8 + (16 * r.Index), r.Base);
+                EntryFields.U64(p, 16 + (16 * r.Index), r.Mask);
+            }
+
+            EntryFields.U64(p, 224, Capability);
+            EntryFields.U64(p, 232, DefType);
+            return true;
+        }
     }
 
     /// <summary>CPU_XSAVE (16): a vCPU's XCR0 and XSAVE area header.</summary>
@@ -441,9 +469,9 @@ namespace XenMigration.HvmContext
             StimerCountMsr = ReadOnlyView.Of(f.U64s(4));
         }
 #pragma warning disable CS1591
-        public ulong VpAssistMsr { get; }
+        public ulong VpAssistMsr { get; set; }
         public bool ApicAssistPending { get; }
-        public ulong SimpMsr { get; }
+        public ulong SimpMsr { get; set; }
         public IReadOnlyList<ulong> SintMsr { get; }
         public IReadOnlyList<ulong> StimerConfigMsr { get; }
         public IReadOnlyList<ulong> StimerCountMsr { get; }
@@ -451,6 +479,15 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Format(CultureInfo.InvariantCulture, "vp_assist {0}, simp {1}", Hex(VpAssistMsr), Hex(SimpMsr));
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            // The SINT and synthetic-timer arrays are read-only here.
+            EntryFields.U64(p, 0, VpAssistMsr);
+            EntryFields.U64(p, 16, SimpMsr);
+            return true;
+        }
     }
 
     /// <summary>VMCE_VCPU (18): a vCPU's virtual machine-check state.</summary>
@@ -528,5 +565,17 @@ namespace XenMigration.HvmContext
 
         /// <inheritdoc/>
         public override string Summary => string.Join(", ", Msrs);
+
+        /// <inheritdoc/>
+        internal override bool WriteTo(System.Span<byte> p)
+        {
+            // Each MSR: index u32, reserved u32, value u64, after the count and its pad.
+            for (int n = 0; n < Msrs.Count; n++)
+            {
+                EntryFields.U64(p, 8 + (16 * n) + 8, Msrs[n].Value);
+            }
+
+            return true;
+        }
     }
 }

@@ -15,7 +15,7 @@ namespace XenMigration.X86
         /// <summary>Reserved (must be 0).</summary>
         public uint Reserved { get; }
         /// <summary>Value.</summary>
-        public ulong Value { get; }
+        public ulong Value { get; set; }
 
         /// <inheritdoc/>
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}=0x{1:x}", Name, Value);

@@ -161,22 +161,47 @@ public class RewriteTests
         Assert.True(diff[^1] - diff[0] < 8, "the changed bytes are one 8-byte register");
     }
 
-    // Each writable kind, the property edited; the sample has all but the Viridian and VMCE entries,
-    // which the built image below adds.
-    public static TheoryData<string, string, string> WritableEntries() => new()
+    // Each writable kind, the object in the entry (empty: the entry itself) and the property edited;
+    // the sample has all but the Viridian, VMCE and CPU_MSR entries, which the built image below adds.
+    public static TheoryData<string, string, string, string> WritableEntries() => new()
     {
-        { "sample", "Cpu", "Cr3" },
-        { "sample", "Hpet", "MainCounter" },
-        { "sample", "Lapic", "TdtMsr" },
-        { "sample", "Lapic", "TimerDivisor" },
-        { "sample", "Rtc", "RtcOffset" },
-        { "sample", "Rtc", "CmosIndex" },
-        { "sample", "PmTimer", "TmrVal" },
-        { "sample", "PmTimer", "Pm1aEn" },
-        { "sample", "TscAdjust", "TscAdjust" },
-        { "built", "ViridianDomain", "GuestOsId" },
-        { "built", "VmceVcpu", "MciCtl2Bank1" },
+        { "sample", "Cpu", "", "Cr3" },
+        { "sample", "Hpet", "", "MainCounter" },
+        { "sample", "Hpet", "Timers[1]", "Comparator" },
+        { "sample", "Lapic", "", "TdtMsr" },
+        { "sample", "Lapic", "", "TimerDivisor" },
+        { "sample", "LapicRegs", "Registers[3]", "Value" },
+        { "sample", "Rtc", "", "RtcOffset" },
+        { "sample", "Rtc", "", "CmosIndex" },
+        { "sample", "PmTimer", "", "TmrVal" },
+        { "sample", "PmTimer", "", "Pm1aEn" },
+        { "sample", "TscAdjust", "", "TscAdjust" },
+        { "sample", "Pic", "", "Imr" },
+        { "sample", "IoApic", "", "Id" },
+        { "sample", "IoApic", "Pins[5]", "Raw" },
+        { "sample", "Pit", "Channels[0]", "Count" },
+        { "sample", "Pit", "Channels[2]", "Mode" },
+        { "sample", "Mtrr", "", "DefType" },
+        { "sample", "Mtrr", "Variable[1]", "Mask" },
+        { "built", "ViridianDomain", "", "GuestOsId" },
+        { "built", "ViridianVcpu", "", "SimpMsr" },
+        { "built", "VmceVcpu", "", "MciCtl2Bank1" },
+        { "built", "CpuMsr", "Msrs[1]", "Value" },
     };
+
+    // CPU_MSR: count, pad, then index, reserved (0), value per MSR (SPEC_CTRL and MISC_FEATURES_ENABLES are ones Xen restores).
+    private static byte[] CpuMsrs(params (uint Index, ulong Value)[] msrs)
+    {
+        var b = new byte[8 + (16 * msrs.Length)];
+        BitConverter.GetBytes((uint)msrs.Length).CopyTo(b, 0);
+        for (int i = 0; i < msrs.Length; i++)
+        {
+            BitConverter.GetBytes(msrs[i].Index).CopyTo(b, 8 + (16 * i));
+            BitConverter.GetBytes(msrs[i].Value).CopyTo(b, 16 + (16 * i));
+        }
+
+        return b;
+    }
 
     private static byte[] ViridianVmceImage()
     {
@@ -185,6 +210,8 @@ public class RewriteTests
             .AddHeader(0x000906EA, 0)
             .Add(HvmTypeCode.ViridianDomain, 0, Filled(32, 3))
             .Add(HvmTypeCode.VmceVcpu, 0, Filled(32, 5))
+            .Add(HvmTypeCode.ViridianVcpu, 0, Filled(216, 9))
+            .Add(HvmTypeCode.CpuMsr, 0, CpuMsrs((0x48, 1), (0x140, 7)))
             .AddEnd()
             .ToArray();
         using var ms = new MemoryStream();
@@ -203,7 +230,7 @@ public class RewriteTests
 
     [Theory]
     [MemberData(nameof(WritableEntries))]
-    public void EachWritableEntryKindChangesOnlyItsField(string image, string typeCode, string property)
+    public void EachWritableEntryKindChangesOnlyItsField(string image, string typeCode, string inner, string property)
     {
         using var dir = new TempDir();
         string source = image == "sample" ? Path.Combine(Fixtures.Samples, "hvm-domain.xlsave") : dir.File("vv.libxc", ViridianVmceImage());
@@ -211,12 +238,15 @@ public class RewriteTests
         var r = PsHost.Run("""
             $ctx = Get-XenHvmContext -LiteralPath $src
             $e = @($ctx | Where-Object TypeCode -eq $tc)[-1]
-            $old = $e.$prop
-            $e.$prop = $old -bxor 0x5a
+            function Inner($x) { if ($inner -match '^(\w+)\[(\d+)\]$') { $x.($Matches[1])[[int]$Matches[2]] } else { $x } }
+            $o = Inner $e
+            $old = $o.$prop
+            $o.$prop = $old -bxor 0x5a
             Get-XenStreamRecord -LiteralPath $src | Set-XenHvmContext $ctx | Export-XenStream $out
             $back = @(Get-XenHvmContext -LiteralPath $out -TypeCode $tc)[-1]
-            [pscustomobject]@{ Old = [uint64]$old; New = [uint64]$back.$prop; Offset = $e.Offset; Length = $e.Length }
-            """, ("src", source), ("out", output), ("tc", typeCode), ("prop", property));
+            $b = Inner $back
+            [pscustomobject]@{ Old = [uint64]$old; New = [uint64]$b.$prop; Offset = $e.Offset; Length = $e.Length }
+            """, ("src", source), ("out", output), ("tc", typeCode), ("prop", property), ("inner", inner));
         r.AssertNoErrors();
         dynamic result = r.Output.Last();
         Assert.Equal((ulong)result.Old ^ 0x5a, (ulong)result.New);
