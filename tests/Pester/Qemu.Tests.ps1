@@ -69,8 +69,21 @@ Describe 'Get-QemuDeviceState' -Tag 'CI' {
         $e[0].Exception.Message | Should -Match 'xz-compressed data is invalid after \d+ decompressed bytes'
     }
 
-    It 'warns where the walk of a stream without footers stops' {
+    It 'walks a pc-i440fx-2.2 stream to its end, with the layouts its machine type gives old devices' {
         $s = Get-QemuDeviceState $old -WarningVariable w -WarningAction SilentlyContinue
+        $w | Should -BeNullOrEmpty
+        $pm = $s | Where-Object IdStr -like '*piix4_pm'
+        $pm.DecodedFrom | Should -Be 'BuiltIn'
+        $pm.Fields.Name | Should -Not -Contain 'smb'
+        $s[-1].IdStr | Should -Be 'acpi_build'
+    }
+
+    It 'warns where the walk of a stream without footers stops' {
+        # piix4_pm's body cut short inside: no layout of any machine type fits, and nothing says where it ends.
+        $bytes = [IO.File]::ReadAllBytes($old)
+        $at = 0x8243c + 600
+        [IO.File]::WriteAllBytes("$TestDrive/odd.qevm", $bytes[0..($at - 1)] + $bytes[($at + 3)..($bytes.Length - 1)])
+        $s = Get-QemuDeviceState "$TestDrive/odd.qevm" -WarningVariable w -WarningAction SilentlyContinue
         $w[0] | Should -Match 'piix4_pm'
         $s[-1].DecodedFrom | Should -Be 'None'
     }

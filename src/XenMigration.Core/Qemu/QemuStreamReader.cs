@@ -394,27 +394,30 @@ namespace XenMigration.Qemu
 
             // 2. The built-in table, checked against what follows the body.
             string? why = null;
-            if (kind == QemuSectionKind.Full && version <= int.MaxValue && VmsdBuiltIn.FindDevice(idstr, (int)version) is VmsdDescription builtIn)
+            if (kind == QemuSectionKind.Full && version <= int.MaxValue)
             {
                 ReadOnlySpan<byte> window = _source.Peek(StreamSource.DefaultBufferSize);
-                try
+                foreach (VmsdDescription builtIn in VmsdBuiltIn.FindDeviceLayouts(idstr, (int)version))
                 {
-                    QemuVmState state = VmStateDecoder.Decode(window, bodyOffset, builtIn, strictSizes: false, out int consumed, _cancel);
-                    if (FollowedByEnd(window, consumed, id))
+                    try
                     {
-                        _source.Skip(consumed);
-                        bool footer = ReadFooter(id, offset);
-                        return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, consumed, footer, QemuDecodeSource.BuiltIn, state, null, null);
+                        QemuVmState state = VmStateDecoder.Decode(window, bodyOffset, builtIn, strictSizes: false, out int consumed, _cancel);
+                        if (FollowedByEnd(window, consumed, id))
+                        {
+                            _source.Skip(consumed);
+                            bool footer = ReadFooter(id, offset);
+                            return new QemuSection(_path, offset, Here - offset, kind, id, idstr, instance, version, bodyOffset, consumed, footer, QemuDecodeSource.BuiltIn, state, null, null);
+                        }
+
+                        why ??= "the built-in description of '" + idstr + "' v" + version.ToString(CultureInfo.InvariantCulture) + " does not end where the section does";
                     }
+                    catch (VmStateDecoder.Failure f)
+                    {
+                        why ??= "the built-in description of '" + idstr + "' does not fit: " + f.Message;
 
-                    why = "the built-in description of '" + idstr + "' v" + version.ToString(CultureInfo.InvariantCulture) + " does not end where the section does";
-                }
-                catch (VmStateDecoder.Failure f)
-                {
-                    why = "the built-in description of '" + idstr + "' does not fit: " + f.Message;
-
-                    // The layout ran out of bytes where the input itself ends: the stream is cut here.
-                    _cutShort |= f.OutOfBytes && window.Length < StreamSource.DefaultBufferSize;
+                        // The layout ran out of bytes where the input itself ends: the stream is cut here.
+                        _cutShort |= f.OutOfBytes && window.Length < StreamSource.DefaultBufferSize;
+                    }
                 }
             }
 

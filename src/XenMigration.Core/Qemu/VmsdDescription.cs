@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.IO;
 using System.Text;
 using XenMigration.Framing;
@@ -172,6 +173,47 @@ namespace XenMigration.Qemu
 
             return Instance.Value.Devices.TryGetValue((baseName, version), out VmsdDescription? d) ? d : null;
         }
+
+        /// <summary>
+        /// The description of a device section, then the layouts older machine types give it: QEMU's
+        /// compat properties (hw_compat_* in hw/core/machine.c, pc_compat_* in hw/i386/pc.c) switch
+        /// some plain fields off for old machine types, and a stream without a JSON description does
+        /// not say which machine type wrote it. Subsections need nothing: they are named in the stream.
+        /// </summary>
+        public static IEnumerable<VmsdDescription> FindDeviceLayouts(string idstr, int version)
+        {
+            if (FindDevice(idstr, version) is not VmsdDescription d)
+            {
+                yield break;
+            }
+
+            yield return d;
+
+            // Compat properties accumulate: a machine type has those of every newer one, so each
+            // step back drops the fields of one more entry (newest first).
+            string baseName = idstr.Substring(idstr.LastIndexOf('/') + 1);
+            var dropped = new HashSet<string>(StringComparer.Ordinal);
+            foreach ((string device, string field, string _) in s_compatFields)
+            {
+                if (device == baseName && d.Fields.Any(f => f.Name == field))
+                {
+                    dropped.Add(field);
+                    yield return new VmsdDescription(d.Name, d.Version, d.Fields.Where(f => !dropped.Contains(f.Name)).ToList(), d.Subsections);
+                }
+            }
+        }
+
+        // Plain fields that compat properties of older machine types leave out of the stream, newest
+        // compat first (QEMU 7.2's hw/core/machine.c).
+        private static readonly (string Device, string Field, string Why)[] s_compatFields =
+        {
+            // hw_compat_6_0: { "PIIX4_PM", "x-not-migrate-acpi-index", "true" } (VMSTATE_UINT32_TEST in hw/acpi/pcihp.c)
+            ("piix4_pm", "acpi_pci_hotplug.acpi_index", "machine types 6.0 and older (x-not-migrate-acpi-index)"),
+            // hw_compat_6_0: { "ICH9-LPC", "x-not-migrate-acpi-index", "true" }
+            ("ICH9LPC", "pm.acpi_pci_hotplug.acpi_index", "machine types 6.0 and older (x-not-migrate-acpi-index)"),
+            // hw_compat_2_12: { "PIIX4_PM", "x-not-migrate-smbus", "true" } (VMSTATE_STRUCT_TEST(smb, ...) in hw/acpi/piix4.c)
+            ("piix4_pm", "smb", "machine types 2.12 and older (x-not-migrate-smbus)"),
+        };
 
         /// <summary>A subsection's description by name, or null.</summary>
         public static VmsdDescription? FindSubsection(string name) =>
