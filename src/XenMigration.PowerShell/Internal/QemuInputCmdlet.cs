@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using XenMigration.Images;
-using XenMigration.Libxl;
 using XenMigration.Qemu;
 using XenMigration.Records;
 
@@ -29,8 +28,11 @@ namespace XenMigration.Commands
 
         private protected override XenRecordType AcceptedType => XenRecordType.EmulatorContext;
 
+        // A XenServer image's Qemu_xen record holds upstream QEMU's state as EMULATOR_CONTEXT does.
+        private protected override bool Accepts(XenStreamRecord record) => record is XenServer.XenServerRecord { Kind: XenServer.XenServerRecordKind.QemuXen };
+
         private protected override void ProcessInputRecord(XenStreamRecord record) =>
-            Run(record.FilePath ?? record.ToString(), () => new[] { QemuImage.OpenXenRecord((EmulatorContextRecord)record, Options()) });
+            Run(record.FilePath ?? record.ToString(), () => new[] { QemuImage.OpenXenPayload(record, Options()) });
 
         /// <inheritdoc/>
         protected override void ProcessFile(string path) => Run(path, () => QemuImage.OpenFile(path, Options()));

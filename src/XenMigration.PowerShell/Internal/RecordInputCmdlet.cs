@@ -29,6 +29,9 @@ namespace XenMigration.Commands
         /// <summary>The record type this cmdlet reads.</summary>
         private protected abstract XenRecordType AcceptedType { get; }
 
+        /// <summary>Records of other types this cmdlet reads too (a XenServer image's QEMU record for the QEMU cmdlets).</summary>
+        private protected virtual bool Accepts(XenStreamRecord record) => false;
+
         /// <summary>Reads one accepted record.</summary>
         private protected abstract void ProcessInputRecord(XenStreamRecord record);
 
@@ -41,7 +44,7 @@ namespace XenMigration.Commands
                 return;
             }
 
-            if (InputObject!.Type != AcceptedType)
+            if (InputObject!.Type != AcceptedType && !Accepts(InputObject))
             {
                 _skipped++;
                 return;

@@ -107,6 +107,11 @@ public class ContainerTests
         var sections = PsHost.Run("Get-QemuDeviceState -LiteralPath $p", ("p", path));
         sections.AssertNoErrors();
         Assert.Contains(sections.Objects<QemuSection>(), s => s.IdStr == "hpet");
+
+        // The Qemu_xen record piped in is read as an EMULATOR_CONTEXT is.
+        var piped = PsHost.Run("Get-XenStreamRecord -LiteralPath $p | Where-Object Kind -eq QemuXen | Get-QemuDeviceState -Name hpet", ("p", path));
+        piped.AssertNoErrors();
+        Assert.Equal("hpet", Assert.Single(piped.Objects<QemuSection>()).IdStr);
         var info = PsHost.Run("Get-XenSaveInfo -LiteralPath $p", ("p", path)).Objects<XenSaveInfo>().Single();
         Assert.Equal(("win2019", "3b2e0d8f-6a5c-4e1b-9f7d-2c4a8e6b1d05", 4096L, 2), (info.Name, info.Uuid, info.MemoryMiB, info.Vcpus));
         Assert.Contains(PsHost.Run("Get-XenHvmContext -LiteralPath $p -TypeCode Cpu", ("p", path)).Objects<XenMigration.HvmContext.HvmCpuEntry>(), c => c.Instance == 1);
