@@ -14,21 +14,8 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsData.ConvertTo, "XenStreamV2", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/ConvertTo-XenStreamV2.md")]
     [OutputType(typeof(FileInfo))]
-    public sealed class ConvertToXenStreamV2Command : InputFileCmdlet
+    public sealed class ConvertToXenStreamV2Command : FileWriterCmdlet
     {
-        private int _inputs;
-        private bool _destinationIsFolder;
-
-        /// <summary>The file to write (one input only). An existing directory receives a file of the input's name.</summary>
-        [Parameter(Position = 1)]
-        [ValidateNotNullOrEmpty]
-        public string? Destination { get; set; }
-
-        /// <summary>The directory that receives one converted file per input, named like the input.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? DestinationFolder { get; set; }
-
         /// <summary>PV or HVM: the legacy format does not record it; detected when omitted.</summary>
         [Parameter]
         [ValidateSet("Pv", "Hvm", IgnoreCase = true)]
@@ -47,32 +34,13 @@ namespace XenMigration.Commands
         [Parameter]
         public SwitchParameter SkipQemu { get; set; }
 
-        /// <summary>Replace a read-only destination.</summary>
-        [Parameter]
-        public SwitchParameter Force { get; set; }
-
-        /// <summary>Never replace an existing destination.</summary>
-        [Parameter]
-        [Alias("NoOverwrite")]
-        public SwitchParameter NoClobber { get; set; }
-
-        /// <summary>Write a FileInfo for each converted file.</summary>
-        [Parameter]
-        public SwitchParameter PassThru { get; set; }
+        /// <inheritdoc/>
+        private protected override string WrittenThing => "the converted image";
 
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
-            if (Destination is not null && DestinationFolder is not null)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify -Destination or -DestinationFolder, not both."), "CannotSpecifyDestinationAndDestinationFolder", ErrorCategory.InvalidArgument, null));
-            }
-
-            if (Destination is null && DestinationFolder is null)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify where to write the converted image: -Destination for a file, -DestinationFolder for a directory."), "DestinationRequired", ErrorCategory.InvalidArgument, null));
-            }
-
+            base.BeginProcessing();
             if (SkipQemu && MyInvocation.BoundParameters.ContainsKey(nameof(Format)) && Format == LegacyOutputFormat.Libxl)
             {
                 WriteWarning("-SkipQemu has no effect with -Format Libxl: a libxl stream always carries the device-model state (as with Xen's converter).");
@@ -82,32 +50,9 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void ProcessFile(string path)
         {
-            string destination;
-            try
-            {
-                destination = DestinationFor(path);
-            }
-            catch (Exception ex) when (ex is ArgumentException || ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException || ex is SessionStateException)
-            {
-                WriteError(ErrorRecords.Create(ex, "InvalidDestination", ErrorCategory.InvalidArgument, Destination ?? DestinationFolder));
-                return;
-            }
-
-            if (++_inputs > 1 && Destination is not null && !_destinationIsFolder)
-            {
-                WriteError(ErrorRecords.Create(new ArgumentException("-Destination names a single file but several inputs were given; use -DestinationFolder."), "DestinationTakesOneFile", ErrorCategory.InvalidArgument, path));
-                return;
-            }
-
             string format = MyInvocation.BoundParameters.ContainsKey(nameof(Format)) ? Format.ToString().ToLowerInvariant() : "v2";
-            var commit = new CommitOptions { NoClobber = NoClobber, Force = Force };
-            if (!OutputFiles.Prepare(this, destination, path, commit, string.Format(CultureInfo.CurrentCulture, "Convert legacy {0}image '{1}' to a {2} stream", GuestType == XenGuestType.Reserved ? string.Empty : GuestType + " ", path, format), out ErrorRecord? refusal))
+            if (!TryDestination(path, _ => string.Format(CultureInfo.CurrentCulture, "Convert legacy {0}image '{1}' to a {2} stream", GuestType == XenGuestType.Reserved ? string.Empty : GuestType + " ", path, format), out string destination, out CommitOptions commit))
             {
-                if (refusal is not null)
-                {
-                    WriteError(refusal);
-                }
-
                 return;
             }
 
@@ -169,10 +114,7 @@ namespace XenMigration.Commands
             }
         }
 
-        private string DestinationFor(string input) =>
-            OutputFiles.DestinationFor(this, Destination, DestinationFolder, input, OutputName, out _destinationIsFolder);
-
         // A converted image is a save image: "vm.legacy" becomes "vm.save" ("vm.save" stays "vm.save").
-        private static string OutputName(string input) => System.IO.Path.GetFileNameWithoutExtension(input) + ".save";
+        private protected override string OutputName(string input) => System.IO.Path.GetFileNameWithoutExtension(input) + ".save";
     }
 }

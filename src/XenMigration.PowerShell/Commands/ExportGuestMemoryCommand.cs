@@ -12,21 +12,8 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsData.Export, "GuestMemory", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Export-GuestMemory.md")]
     [OutputType(typeof(FileInfo))]
-    public sealed class ExportGuestMemoryCommand : InputFileCmdlet
+    public sealed class ExportGuestMemoryCommand : FileWriterCmdlet
     {
-        private int _inputs;
-        private bool _destinationIsFolder;
-
-        /// <summary>The file to write (one input), or a folder.</summary>
-        [Parameter(Position = 1)]
-        [ValidateNotNullOrEmpty]
-        public string? Destination { get; set; }
-
-        /// <summary>The directory that receives one file per input.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? DestinationFolder { get; set; }
-
         /// <summary>Raw (flat, sparse) or Elf (core file); by default Elf for a destination ending in .elf, .core or .vmcore, else Raw.</summary>
         [Parameter]
         public GuestMemoryFormat Format { get; set; }
@@ -35,19 +22,6 @@ namespace XenMigration.Commands
         [Parameter]
         [ValidateRange(1, int.MaxValue)]
         public int Checkpoint { get; set; }
-
-        /// <summary>Replace a read-only destination.</summary>
-        [Parameter]
-        public SwitchParameter Force { get; set; }
-
-        /// <summary>Never replace an existing destination.</summary>
-        [Parameter]
-        [Alias("NoOverwrite")]
-        public SwitchParameter NoClobber { get; set; }
-
-        /// <summary>Write a FileInfo for each file written.</summary>
-        [Parameter]
-        public SwitchParameter PassThru { get; set; }
 
         /// <summary>Only the guest-physical range from this address (with -Length), as a raw image: byte i of the file is the guest's byte at Address + i.</summary>
         [Parameter]
@@ -62,17 +36,12 @@ namespace XenMigration.Commands
         private bool HasRange => MyInvocation.BoundParameters.ContainsKey(nameof(Address)) || MyInvocation.BoundParameters.ContainsKey(nameof(Length));
 
         /// <inheritdoc/>
+        private protected override string WrittenThing => "the memory";
+
+        /// <inheritdoc/>
         protected override void BeginProcessing()
         {
-            if (Destination is not null && DestinationFolder is not null)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify -Destination or -DestinationFolder, not both."), "CannotSpecifyDestinationAndDestinationFolder", ErrorCategory.InvalidArgument, null));
-            }
-
-            if (Destination is null && DestinationFolder is null)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(new ArgumentException("Specify where to write the memory: -Destination for a file, -DestinationFolder for a directory."), "DestinationRequired", ErrorCategory.InvalidArgument, null));
-            }
+            base.BeginProcessing();
 
             if (HasRange && !(MyInvocation.BoundParameters.ContainsKey(nameof(Address)) && MyInvocation.BoundParameters.ContainsKey(nameof(Length))))
             {
@@ -93,35 +62,13 @@ namespace XenMigration.Commands
         /// <inheritdoc/>
         protected override void ProcessFile(string path)
         {
-            string destination;
-            try
+            GuestMemoryFormat format = GuestMemoryFormat.Raw;
+            if (!TryDestination(path, d => string.Format(CultureInfo.CurrentCulture, "Export the guest memory of '{0}' as {1}", path, (format = FormatFor(d)) == GuestMemoryFormat.Elf ? "an ELF core" : "a raw image"), out string destination, out CommitOptions commit))
             {
-                destination = OutputFiles.DestinationFor(this, Destination, DestinationFolder, path, OutputName, out _destinationIsFolder);
-            }
-            catch (Exception ex) when (ex is ArgumentException || ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException || ex is SessionStateException)
-            {
-                WriteError(ErrorRecords.Create(ex, "InvalidDestination", ErrorCategory.InvalidArgument, Destination ?? DestinationFolder));
                 return;
             }
 
-            if (++_inputs > 1 && Destination is not null && !_destinationIsFolder)
-            {
-                WriteError(ErrorRecords.Create(new ArgumentException("-Destination names a single file but several inputs were given; use -DestinationFolder."), "DestinationTakesOneFile", ErrorCategory.InvalidArgument, path));
-                return;
-            }
-
-            GuestMemoryFormat format = FormatFor(destination);
-            var commit = new CommitOptions { NoClobber = NoClobber, Force = Force };
-            if (!OutputFiles.Prepare(this, destination, path, commit, string.Format(CultureInfo.CurrentCulture, "Export the guest memory of '{0}' as {1}", path, format == GuestMemoryFormat.Elf ? "an ELF core" : "a raw image"), out ErrorRecord? refusal))
-            {
-                if (refusal is not null)
-                {
-                    WriteError(refusal);
-                }
-
-                return;
-            }
-
+            format = FormatFor(destination);
             RunExport(path, destination, format, commit);
         }
 
@@ -173,7 +120,7 @@ namespace XenMigration.Commands
             return HasRange ? GuestMemoryFormat.Raw : ext is ".elf" or ".core" or ".vmcore" ? GuestMemoryFormat.Elf : GuestMemoryFormat.Raw;
         }
 
-        private string OutputName(string input) =>
+        private protected override string OutputName(string input) =>
             System.IO.Path.GetFileNameWithoutExtension(input) + (MyInvocation.BoundParameters.ContainsKey(nameof(Format)) && Format == GuestMemoryFormat.Elf ? ".elf" : ".raw");
     }
 }
