@@ -11,39 +11,12 @@ namespace XenMigration.Tests.Inspection;
 /// <summary>Get-XenSaveInfo, Compare-XenStream and Measure-XenStream (issue 21).</summary>
 public class InspectionTests
 {
-    // The HPET state of the two real `xl save` images of the xen-devel report (April 2021,
-    // ../shared/data/xen-devel-2021-hpet/hpet-values.txt): frozen and "unfrozen".
-    private static byte[] HpetImage(ulong mainCounter, ulong timer0Config, ulong timer0Comparator)
-    {
-        byte[] blob = new HvmContextBuilder()
-            .AddHeader(0x000906EA, 0)
-            .Add(HvmTypeCode.Cpu, 0, new byte[1032])
-            .AddHpet(0xf424008086a201, 3, 0, mainCounter, new[] { (timer0Config, timer0Comparator, 0UL), (0xf0000000000130UL, 0xffffffffUL, 0UL), (0xf0000000000130UL, 0xffffffffUL, 0UL) }, new ulong[] { 0xee6b2, 0, 0 })
-            .AddEnd()
-            .ToArray();
-        using var ms = new MemoryStream();
-        using (var w = new XenStreamWriter(ms, leaveOpen: true))
-        {
-            w.WriteXlHeader(XlMandatoryFlags.Json | XlMandatoryFlags.StreamV2, "{\"c_info\":{\"name\":\"win10\",\"type\":\"hvm\"}}");
-            w.WriteLibxlHeader();
-            w.WriteEmptyRecord(1);
-            w.WriteImageHeader(3);
-            w.WriteDomainHeader(XenGuestType.Hvm, 4, 12);
-            w.WriteEmptyRecord(LibxcFormat.StaticDataEnd);
-            w.WriteHvmContext(blob);
-            w.WriteEmptyRecord(LibxcFormat.End);
-            w.WriteEmptyRecord(0);
-        }
-
-        return ms.ToArray();
-    }
-
     [Fact]
     public void ThePublishedHpetPairDiffersInTheHpetEntryOnly()
     {
         using var dir = new TempDir();
-        string frozen = dir.File("frozen.save", HpetImage(0x97b90bc74, 0xf0000000002934, 0xfd4aa84c));
-        string unfrozen = dir.File("unfrozen.save", HpetImage(0xacbd23c57, 0xf000000000293c, 0xacbd3761b));
+        string frozen = dir.File("frozen.save", HpetImages.Frozen(withPage: false));
+        string unfrozen = dir.File("unfrozen.save", HpetImages.Resumed(withPage: false));
         var diffs = ImageComparer.Compare(frozen, unfrozen, XenImagePart.AllButMemory);
         Assert.All(diffs, d => Assert.Equal(XenImagePart.HvmContext, d.Part));
         Assert.All(diffs, d => Assert.StartsWith("Hpet[0].", d.Path, StringComparison.Ordinal));

@@ -79,39 +79,12 @@ public class RewriteTests
         }
     }
 
-    // The frozen Windows guest of the xen-devel report (April 2021), and the image that resumed.
-    private static byte[] HpetImage(ulong counter, ulong timer0Config, ulong timer0Comparator)
-    {
-        byte[] blob = new HvmContextBuilder()
-            .AddHeader(0x000906EA, 0)
-            .Add(HvmTypeCode.Cpu, 0, new byte[1032])
-            .AddHpet(0xf424008086a201, 3, 0, counter, new[] { (timer0Config, timer0Comparator, 0UL), (0xf0000000000130UL, 0xffffffffUL, 0UL), (0xf0000000000130UL, 0xffffffffUL, 0UL) }, new ulong[] { 0xee6b2, 0, 0 })
-            .AddEnd()
-            .ToArray();
-        using var ms = new MemoryStream();
-        using (var w = new XenStreamWriter(ms, leaveOpen: true))
-        {
-            w.WriteXlHeader(XlMandatoryFlags.Json | XlMandatoryFlags.StreamV2, "{\"c_info\":{\"name\":\"win10\",\"type\":\"hvm\"}}");
-            w.WriteLibxlHeader();
-            w.WriteEmptyRecord(1);
-            w.WriteImageHeader(3);
-            w.WriteDomainHeader(XenGuestType.Hvm, 4, 12);
-            w.WriteEmptyRecord(LibxcFormat.StaticDataEnd);
-            w.WritePageData(new ulong[] { 0 }, new byte[4096]);
-            w.WriteHvmContext(blob);
-            w.WriteEmptyRecord(LibxcFormat.End);
-            w.WriteEmptyRecord(0);
-        }
-
-        return ms.ToArray();
-    }
-
     [Fact]
     public void TheHpetRepairOfTheXenDevelThreadIsThreeLines()
     {
         using var dir = new TempDir();
-        string frozen = dir.File("frozen.save", HpetImage(0x97b90bc74, 0xf0000000002934, 0xfd4aa84c));
-        string resumed = dir.File("ok.save", HpetImage(0xacbd23c57, 0xf000000000293c, 0xacbd3761b));
+        string frozen = dir.File("frozen.save", HpetImages.Frozen(withPage: true));
+        string resumed = dir.File("ok.save", HpetImages.Resumed(withPage: true));
         string fixedPath = dir.Combine("fixed.save");
         var r = PsHost.Run("""
             $ctx = Get-XenHvmContext -LiteralPath $frozen
