@@ -40,8 +40,9 @@ try {
             if ($KeepExisting -and (Test-Path -LiteralPath $v)) { $v } else { $v -split ',' | Where-Object { $_ } }
         }
     }
-    $arguments = @{} + $PSBoundParameters
-    $arguments.Remove('Path') | Out-Null
+    # A copy (Windows PowerShell 5.1 cannot add a dictionary to a hashtable).
+    $arguments = @{}
+    foreach ($key in $PSBoundParameters.Keys) { if ($key -ne 'Path') { $arguments[$key] = $PSBoundParameters[$key] } }
     foreach ($name in 'ReportPath', 'Include', 'Exclude') {
         if ($arguments.ContainsKey($name)) { $arguments[$name] = @(Split-List $arguments[$name]) }
     }
