@@ -236,21 +236,7 @@ namespace XenMigration.Rewrite
             }
 
             long span = StreamRewriter.Span(record);
-            if (span > Limits.MaxRecordLength + 16L)
-            {
-                throw new XenFormatException(XenErrorIds.RecordTooLarge, string.Format(CultureInfo.InvariantCulture, "The device state record at offset {0} is {1} bytes; at most {2} are edited.", record.Offset, span, Limits.MaxRecordLength), record.Offset);
-            }
-
-            byte[] bytes = new byte[span];
-            using (System.IO.FileStream file = FileIO.XenFile.OpenForRereading(record.FilePath, record.Offset + span)
-                ?? throw new InvalidOperationException("The device state record has no regular file to reread it from: edit records of a file, not of a pipe."))
-            {
-                file.Position = record.Offset;
-                if (ForwardReadStream.ReadFully(file, bytes, 0, bytes.Length) != bytes.Length)
-                {
-                    throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "The file ends inside the record at offset {0}: it changed since it was read.", record.Offset), record.Offset);
-                }
-            }
+            byte[] bytes = Reread(record, record.Offset, span, "device state");
 
             long at = f.Offset - record.Offset;
             if (at < 0 || at + f.Size > span)
@@ -301,24 +287,27 @@ namespace XenMigration.Rewrite
             }
         }
 
-        // The body of a framed record the decoder consumed (its payload is not kept): reread from the file.
-        private static byte[] FramedBody(XenStreamRecord record, string what)
+        // The body of a framed record the decoder consumed (its payload is not kept).
+        private static byte[] FramedBody(XenStreamRecord record, string what) => Reread(record, record.Offset + 8, record.Length, what);
+
+        // Bytes of a record read again from its file: edits start from the bytes as they are on disk.
+        private static byte[] Reread(XenStreamRecord record, long at, long length, string what)
         {
-            if (record.Length > Limits.MaxRecordLength)
+            if (length > Limits.MaxRecordLength + 16L)
             {
-                throw new XenFormatException(XenErrorIds.RecordTooLarge, string.Format(CultureInfo.InvariantCulture, "The {0} record at offset {1} is {2} bytes; at most {3} are edited.", what, record.Offset, record.Length, Limits.MaxRecordLength), record.Offset);
+                throw new XenFormatException(XenErrorIds.RecordTooLarge, string.Format(CultureInfo.InvariantCulture, "The {0} record at offset {1} is {2} bytes; at most {3} are edited.", what, record.Offset, length, Limits.MaxRecordLength), record.Offset);
             }
 
-            using System.IO.FileStream file = FileIO.XenFile.OpenForRereading(record.FilePath, record.Offset + 8 + record.Length)
+            using System.IO.FileStream file = FileIO.XenFile.OpenForRereading(record.FilePath, at + length)
                 ?? throw new InvalidOperationException("The " + what + " record has no regular file to reread it from: edit records of a file, not of a pipe.");
-            file.Position = record.Offset + 8;
-            var body = new byte[record.Length];
-            if (ForwardReadStream.ReadFully(file, body, 0, body.Length) != body.Length)
+            file.Position = at;
+            var bytes = new byte[length];
+            if (ForwardReadStream.ReadFully(file, bytes, 0, bytes.Length) != bytes.Length)
             {
                 throw new XenTruncatedException(string.Format(CultureInfo.InvariantCulture, "The file ends inside the {0} record at offset {1}: it changed since it was read.", what, record.Offset), record.Offset);
             }
 
-            return body;
+            return bytes;
         }
 
         private static void Set32(byte[] body, int at, uint value, string name, List<string> changed)

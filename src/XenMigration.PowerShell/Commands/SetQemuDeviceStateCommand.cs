@@ -10,14 +10,8 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Set, "QemuDeviceState", HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Set-QemuDeviceState.md")]
     [OutputType(typeof(XenStreamRecord), typeof(XenEditedRecord))]
-    public sealed class SetQemuDeviceStateCommand : PSCmdlet
+    public sealed class SetQemuDeviceStateCommand : RecordEditCmdlet
     {
-        private bool _seen;
-
-        /// <summary>Records from Get-XenStreamRecord; all but the device-model records pass through unchanged.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public XenStreamRecord? InputObject { get; set; }
-
         /// <summary>The section's name (its IdStr, as Get-QemuDeviceState shows it: hpet, mc146818rtc, ...).</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
@@ -41,54 +35,26 @@ namespace XenMigration.Commands
         [Parameter(Mandatory = true, Position = 2)]
         public object Value { get; set; } = 0;
 
-        /// <inheritdoc/>
-        protected override void ProcessRecord()
+        private protected override (string Id, string Message)? NoneSeen => ("NoDeviceState", "No EMULATOR_CONTEXT record came down the pipeline: only HVM guests with a device model have QEMU state.");
+
+        // EMULATOR_CONTEXT, or a XenServer image's Qemu_xen record (the same state).
+        private protected override bool Edits(XenStreamRecord record) =>
+            record.Type == XenRecordType.EmulatorContext || (record.Type == XenRecordType.XenServerSection && record.TypeCode == 0x0f01);
+
+        private protected override XenEditedRecord? Edit(XenStreamRecord record) => RecordEdits.QemuField(
+            record,
+            Section,
+            MyInvocation.BoundParameters.ContainsKey(nameof(Instance)) ? Instance : null,
+            Field,
+            MyInvocation.BoundParameters.ContainsKey(nameof(Index)) ? Index : null,
+            ToBits(Value));
+
+        private protected override ErrorRecord? EditError(Exception ex, XenStreamRecord record) => ex switch
         {
-            if (InputObject is null)
-            {
-                return;
-            }
-
-            if (InputObject.Type is not (XenRecordType.EmulatorContext or XenRecordType.XenServerSection) || (InputObject.Type == XenRecordType.XenServerSection && InputObject.TypeCode != 0x0f01))
-            {
-                WriteObject(InputObject);
-                return;
-            }
-
-            _seen = true;
-            try
-            {
-                XenEditedRecord? edited = RecordEdits.QemuField(
-                    InputObject,
-                    Section,
-                    MyInvocation.BoundParameters.ContainsKey(nameof(Instance)) ? Instance : null,
-                    Field,
-                    MyInvocation.BoundParameters.ContainsKey(nameof(Index)) ? Index : null,
-                    ToBits(Value));
-                WriteObject(edited is null ? InputObject : edited);
-            }
-            catch (ArgumentException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(ex, "NoSuchField", ErrorCategory.InvalidArgument, InputObject));
-            }
-            catch (NotSupportedException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(ex, "FieldNotWritable", ErrorCategory.NotImplemented, InputObject));
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                ThrowTerminatingError(ErrorRecords.FromException(ex, InputObject.FilePath ?? InputObject.ToString()));
-            }
-        }
-
-        /// <inheritdoc/>
-        protected override void EndProcessing()
-        {
-            if (!_seen)
-            {
-                WriteError(ErrorRecords.Create(new InvalidOperationException("No EMULATOR_CONTEXT record came down the pipeline: only HVM guests with a device model have QEMU state."), "NoDeviceState", ErrorCategory.ObjectNotFound, null));
-            }
-        }
+            ArgumentException => ErrorRecords.Create(ex, "NoSuchField", ErrorCategory.InvalidArgument, record),
+            NotSupportedException => ErrorRecords.Create(ex, "FieldNotWritable", ErrorCategory.NotImplemented, record),
+            _ => null,
+        };
 
         // Two's complement bits of the value: fields keep their width, the edit checks it fits.
         private static ulong ToBits(object value)

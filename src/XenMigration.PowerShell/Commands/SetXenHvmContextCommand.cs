@@ -11,45 +11,22 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Set, "XenHvmContext", HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Set-XenHvmContext.md")]
     [OutputType(typeof(XenStreamRecord), typeof(XenEditedRecord))]
-    public sealed class SetXenHvmContextCommand : PSCmdlet
+    public sealed class SetXenHvmContextCommand : RecordEditCmdlet
     {
-        /// <summary>Records from Get-XenStreamRecord; all but HVM_CONTEXT pass through unchanged.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public XenStreamRecord? InputObject { get; set; }
-
         /// <summary>The entries to write back (from Get-XenHvmContext, edited), matched by typecode and instance.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [Alias("Context")]
         [ValidateNotNullOrEmpty]
         public HvmContextEntry[] Entry { get; set; } = Array.Empty<HvmContextEntry>();
 
-        /// <inheritdoc/>
-        protected override void ProcessRecord()
-        {
-            if (InputObject is null)
-            {
-                return;
-            }
+        // Every HVM_CONTEXT of the stream (one per checkpoint) is offered the entries; none is not an error.
+        private protected override (string Id, string Message)? NoneSeen => null;
 
-            if (InputObject.Type != XenRecordType.HvmContext)
-            {
-                WriteObject(InputObject);
-                return;
-            }
+        private protected override bool Edits(XenStreamRecord record) => record.Type == XenRecordType.HvmContext;
 
-            try
-            {
-                XenEditedRecord? edited = RecordEdits.HvmContext(InputObject, Entry);
-                WriteObject(edited is null ? InputObject : edited);
-            }
-            catch (NotSupportedException ex)
-            {
-                ThrowTerminatingError(ErrorRecords.Create(ex, "EntryNotWritable", ErrorCategory.NotImplemented, InputObject));
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                ThrowTerminatingError(ErrorRecords.FromException(ex, InputObject.FilePath ?? InputObject.ToString()));
-            }
-        }
+        private protected override XenEditedRecord? Edit(XenStreamRecord record) => RecordEdits.HvmContext(record, Entry);
+
+        private protected override ErrorRecord? EditError(Exception ex, XenStreamRecord record) =>
+            ex is NotSupportedException ? ErrorRecords.Create(ex, "EntryNotWritable", ErrorCategory.NotImplemented, record) : null;
     }
 }

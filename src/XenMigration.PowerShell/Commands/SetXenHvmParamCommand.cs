@@ -14,17 +14,11 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Set, "XenHvmParam", DefaultParameterSetName = SetParameterSet, HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Set-XenHvmParam.md")]
     [OutputType(typeof(XenStreamRecord), typeof(XenEditedRecord))]
-    public sealed class SetXenHvmParamCommand : PSCmdlet
+    public sealed class SetXenHvmParamCommand : RecordEditCmdlet
     {
         private const string SetParameterSet = "Set";
         private const string RemoveParameterSet = "Remove";
         private ulong[] _indexes = Array.Empty<ulong>();
-        private bool _seen;
-
-        /// <summary>Records from Get-XenStreamRecord; all but HVM_PARAMS pass through unchanged.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public XenStreamRecord? InputObject { get; set; }
-
         /// <summary>The params: params.h names (VIRIDIAN, HVM_PARAM_TIMER_MODE) or indexes.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ArgumentCompleter(typeof(HvmParamNameCompleter))]
@@ -40,6 +34,24 @@ namespace XenMigration.Commands
         [Parameter(Mandatory = true, ParameterSetName = RemoveParameterSet)]
         public SwitchParameter Remove { get; set; }
 
+        private protected override (string Id, string Message)? NoneSeen => ("NoHvmParams", "No HVM_PARAMS record came down the pipeline: only HVM guests' streams carry HVM params.");
+
+        private protected override bool Edits(XenStreamRecord record) => record.Type == XenRecordType.HvmParams;
+
+        private protected override XenEditedRecord? Edit(XenStreamRecord record)
+        {
+            var set = new List<KeyValuePair<ulong, ulong>>();
+            if (!Remove)
+            {
+                for (int i = 0; i < _indexes.Length; i++)
+                {
+                    set.Add(new KeyValuePair<ulong, ulong>(_indexes[i], Value.Length == 1 ? Value[0] : Value[i]));
+                }
+            }
+
+            return RecordEdits.HvmParams(record, set, Remove ? _indexes : Array.Empty<ulong>());
+        }
+
         /// <inheritdoc/>
         protected override void BeginProcessing()
         {
@@ -54,48 +66,5 @@ namespace XenMigration.Commands
             }
         }
 
-        /// <inheritdoc/>
-        protected override void ProcessRecord()
-        {
-            if (InputObject is null)
-            {
-                return;
-            }
-
-            if (InputObject.Type != XenRecordType.HvmParams)
-            {
-                WriteObject(InputObject);
-                return;
-            }
-
-            _seen = true;
-            var set = new List<KeyValuePair<ulong, ulong>>();
-            if (!Remove)
-            {
-                for (int i = 0; i < _indexes.Length; i++)
-                {
-                    set.Add(new KeyValuePair<ulong, ulong>(_indexes[i], Value.Length == 1 ? Value[0] : Value[i]));
-                }
-            }
-
-            try
-            {
-                XenEditedRecord? edited = RecordEdits.HvmParams(InputObject, set, Remove ? _indexes : Array.Empty<ulong>());
-                WriteObject(edited is null ? InputObject : edited);
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                ThrowTerminatingError(ErrorRecords.FromException(ex, InputObject.FilePath ?? InputObject.ToString()));
-            }
-        }
-
-        /// <inheritdoc/>
-        protected override void EndProcessing()
-        {
-            if (!_seen)
-            {
-                WriteError(ErrorRecords.Create(new InvalidOperationException("No HVM_PARAMS record came down the pipeline: only HVM guests' streams carry HVM params."), "NoHvmParams", ErrorCategory.ObjectNotFound, null));
-            }
-        }
     }
 }

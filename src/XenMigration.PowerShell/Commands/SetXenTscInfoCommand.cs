@@ -1,4 +1,3 @@
-using System;
 using System.Management.Automation;
 using XenMigration.Libxc;
 using XenMigration.Records;
@@ -11,14 +10,8 @@ namespace XenMigration.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Set, "XenTscInfo", HelpUri = "https://github.com/XenMigration/XenMigration/blob/main/docs/cmdlets/Set-XenTscInfo.md")]
     [OutputType(typeof(XenStreamRecord), typeof(XenEditedRecord))]
-    public sealed class SetXenTscInfoCommand : PSCmdlet
+    public sealed class SetXenTscInfoCommand : RecordEditCmdlet
     {
-        private bool _seen;
-
-        /// <summary>Records from Get-XenStreamRecord; all but X86_TSC_INFO pass through unchanged.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public XenStreamRecord? InputObject { get; set; }
-
         /// <summary>The TSC mode (Default, AlwaysEmulate, NeverEmulate, Pvrdtscp).</summary>
         [Parameter]
         public TscMode Mode { get; set; }
@@ -35,44 +28,15 @@ namespace XenMigration.Commands
         [Parameter]
         public uint Incarnation { get; set; }
 
-        /// <inheritdoc/>
-        protected override void ProcessRecord()
-        {
-            if (InputObject is null)
-            {
-                return;
-            }
+        private protected override (string Id, string Message)? NoneSeen => ("NoTscInfo", "No X86_TSC_INFO record came down the pipeline: x86 streams carry one before the vCPU state.");
 
-            if (InputObject.Type != XenRecordType.TscInfo)
-            {
-                WriteObject(InputObject);
-                return;
-            }
+        private protected override bool Edits(XenStreamRecord record) => record.Type == XenRecordType.TscInfo;
 
-            _seen = true;
-            try
-            {
-                XenEditedRecord? edited = RecordEdits.TscInfo(
-                    InputObject,
-                    MyInvocation.BoundParameters.ContainsKey(nameof(Mode)) ? Mode : null,
-                    MyInvocation.BoundParameters.ContainsKey(nameof(Khz)) ? Khz : null,
-                    MyInvocation.BoundParameters.ContainsKey(nameof(Nanoseconds)) ? Nanoseconds : null,
-                    MyInvocation.BoundParameters.ContainsKey(nameof(Incarnation)) ? Incarnation : null);
-                WriteObject(edited is null ? InputObject : edited);
-            }
-            catch (Exception ex) when (ErrorRecords.IsPerFile(ex))
-            {
-                ThrowTerminatingError(ErrorRecords.FromException(ex, InputObject.FilePath ?? InputObject.ToString()));
-            }
-        }
-
-        /// <inheritdoc/>
-        protected override void EndProcessing()
-        {
-            if (!_seen)
-            {
-                WriteError(ErrorRecords.Create(new InvalidOperationException("No X86_TSC_INFO record came down the pipeline: x86 streams carry one before the vCPU state."), "NoTscInfo", ErrorCategory.ObjectNotFound, null));
-            }
-        }
+        private protected override XenEditedRecord? Edit(XenStreamRecord record) => RecordEdits.TscInfo(
+            record,
+            MyInvocation.BoundParameters.ContainsKey(nameof(Mode)) ? Mode : null,
+            MyInvocation.BoundParameters.ContainsKey(nameof(Khz)) ? Khz : null,
+            MyInvocation.BoundParameters.ContainsKey(nameof(Nanoseconds)) ? Nanoseconds : null,
+            MyInvocation.BoundParameters.ContainsKey(nameof(Incarnation)) ? Incarnation : null);
     }
 }
