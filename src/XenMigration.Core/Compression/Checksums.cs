@@ -22,12 +22,23 @@ namespace XenMigration.Compression
         /// <summary>The Adler-32 of <paramref name="data"/> (RFC 1950, the zlib trailer).</summary>
         public static uint Adler32(ReadOnlySpan<byte> data)
         {
+            // zlib's way: the sums are reduced once per 5552 bytes (NMAX, the most that cannot overflow
+            // 32 bits), not once per byte; lzop checks every block of a multi-GiB image with it.
             const uint Mod = 65521;
+            const int Nmax = 5552;
             uint a = 1, b = 0;
-            foreach (byte x in data)
+            while (data.Length > 0)
             {
-                a = (a + x) % Mod;
-                b = (b + a) % Mod;
+                int n = Math.Min(Nmax, data.Length);
+                foreach (byte x in data.Slice(0, n))
+                {
+                    a += x;
+                    b += a;
+                }
+
+                a %= Mod;
+                b %= Mod;
+                data = data.Slice(n);
             }
 
             return (b << 16) | a;

@@ -23,6 +23,7 @@ namespace XenMigration.Compression
 
         private readonly Stream _inner;
         private readonly bool _leaveOpen;
+        private readonly byte[] _word = new byte[4];
         private uint _flags;
         private byte[] _block = Array.Empty<byte>();
         private byte[] _compressed = Array.Empty<byte>();
@@ -116,7 +117,7 @@ namespace XenMigration.Compression
             byte nameLength = U8(header, "the name length");
             byte[] name = Fixed(nameLength, "the name");
             header.Write(name, 0, name.Length);
-            uint stored = BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "the header checksum"));
+            uint stored = Be32("the header checksum");
             byte[] covered = header.ToArray();
             uint actual = (_flags & HeaderCrc) != 0 ? Checksums.Crc32(0, covered) : Checksums.Adler32(covered);
             if (stored != actual)
@@ -126,7 +127,7 @@ namespace XenMigration.Compression
 
             if ((_flags & ExtraField) != 0)
             {
-                uint extra = BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "the extra field's length"));
+                uint extra = Be32("the extra field's length");
                 if (extra > 1 << 16)
                 {
                     throw Corrupt("its extra field is over 64 KiB");
@@ -138,23 +139,23 @@ namespace XenMigration.Compression
 
         private bool NextBlock()
         {
-            uint dst = BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's length"));
+            uint dst = Be32("a block's length");
             if (dst == 0)
             {
                 _ended = true;
                 return false;
             }
 
-            uint src = BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's compressed length"));
+            uint src = Be32("a block's compressed length");
             if (dst > MaxBlock || src > dst)
             {
                 throw Corrupt(string.Format(CultureInfo.InvariantCulture, "a block declares {0} bytes from {1} compressed bytes (at most {2}, never more compressed than plain)", dst, src, MaxBlock));
             }
 
-            uint? adlerD = (_flags & AdlerData) != 0 ? BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's checksum")) : null;
-            uint? crcD = (_flags & CrcData) != 0 ? BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's checksum")) : null;
-            uint? adlerC = src < dst && (_flags & AdlerCompressed) != 0 ? BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's compressed checksum")) : null;
-            uint? crcC = src < dst && (_flags & CrcCompressed) != 0 ? BinaryPrimitives.ReadUInt32BigEndian(Fixed(4, "a block's compressed checksum")) : null;
+            uint? adlerD = (_flags & AdlerData) != 0 ? Be32("a block's checksum") : null;
+            uint? crcD = (_flags & CrcData) != 0 ? Be32("a block's checksum") : null;
+            uint? adlerC = src < dst && (_flags & AdlerCompressed) != 0 ? Be32("a block's compressed checksum") : null;
+            uint? crcC = src < dst && (_flags & CrcCompressed) != 0 ? Be32("a block's compressed checksum") : null;
 
             // Buffers grow with the bytes that really arrive, and a block is only as large as its
             // compressed bytes can expand (LZO1X writes at most 255 bytes per input byte): a header
@@ -219,6 +220,13 @@ namespace XenMigration.Compression
             byte[] b = Fixed(4, what);
             header.Write(b, 0, 4);
             return BinaryPrimitives.ReadUInt32BigEndian(b);
+        }
+
+        // A big-endian u32 of the input, read into one scratch word (block headers come every 256 KiB).
+        private uint Be32(string what)
+        {
+            ReadInto(_word, 4, what);
+            return BinaryPrimitives.ReadUInt32BigEndian(_word);
         }
 
         private byte[] Fixed(int length, string what)
